@@ -84,7 +84,11 @@ def test_collate_pose_samples():
         PoseSample(
             inputs=torch.zeros(3, 8, 6, dtype=torch.uint8),
             targets={"heatmaps": np.zeros((4, 4, 3), np.float32), "keypoint_weights": np.ones((1, 4), np.float32)},
-            meta={"input_center": np.array([1.0, 2.0]), "input_scale": np.array([3.0, 4.0]), "flip_indices": [0, 1, 3, 2]},
+            meta={
+                "input_center": np.array([1.0, 2.0]),
+                "input_scale": np.array([3.0, 4.0]),
+                "flip_indices": [0, 1, 3, 2],
+            },
         )
         for _ in range(3)
     ]

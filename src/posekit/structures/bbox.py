@@ -156,9 +156,7 @@ def get_warp_matrix(
     return np.concatenate([lin, trans[:, None]], axis=1).astype(np.float64)
 
 
-def get_udp_warp_matrix(
-    center: np.ndarray, scale: np.ndarray, rot: float, output_size: Sequence[int]
-) -> np.ndarray:
+def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float, output_size: Sequence[int]) -> np.ndarray:
     """2x3 affine matrix of the unbiased data processing (UDP, CVPR 2020) top-down warp.
 
     Pixel centres are treated as continuous coordinates: the box of size ``scale`` maps onto

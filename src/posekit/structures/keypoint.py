@@ -34,9 +34,7 @@ def flip_keypoints(
             )
     flip_indices = list(flip_indices)
     if len(flip_indices) != keypoints.shape[-2]:
-        raise ValueError(
-            f"flip_keypoints: {len(flip_indices)} flip_indices for {keypoints.shape[-2]} keypoints"
-        )
+        raise ValueError(f"flip_keypoints: {len(flip_indices)} flip_indices for {keypoints.shape[-2]} keypoints")
     if direction in ("horizontal", "vertical"):
         keypoints = keypoints[..., flip_indices, :]
         if keypoints_visible is not None:
