@@ -1,1 +1,61 @@
+"""Evaluation: COCO-style keypoint AP (``CocoMetric``), OKS NMS and PCK / AUC / EPE / NME metrics.
 
+Every module here imports only numpy at import time: pycocotools is loaded when a ``CocoMetric`` is built with an
+``ann_file`` or evaluated, torch only to gather results across ranks. ``posekit.evaluation.functional`` (accuracy
+functions with MMPose's names) is what models import for their ``acc_pose``.
+
+Metrics share two APIs (see :mod:`posekit.evaluation.base`): posekit's ``update(metas, keypoints, keypoint_scores)``
+/ ``compute()`` / ``reset()`` and MMPose's ``dataset_meta`` / ``process(data_batch, data_samples)`` /
+``evaluate(size)``.
+"""
+
+from __future__ import annotations
+
+from . import functional
+from .base import BaseMetric
+from .coco import CocoMetric
+from .functional import (
+    keypoint_auc,
+    keypoint_epe,
+    keypoint_mpjpe,
+    keypoint_nme,
+    keypoint_pck_accuracy,
+    multilabel_classification_accuracy,
+    pose_pck_accuracy,
+    simcc_pck_accuracy,
+    transform_ann,
+    transform_keypoints,
+    transform_pred,
+    transform_sigmas,
+)
+from .keypoint import AUC, EPE, NME, JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
+from .nms import nearby_joints_nms, nms, oks_iou, oks_nms, soft_oks_nms
+
+__all__ = [
+    "AUC",
+    "EPE",
+    "NME",
+    "BaseMetric",
+    "CocoMetric",
+    "JhmdbPCKAccuracy",
+    "MpiiPCKAccuracy",
+    "PCKAccuracy",
+    "functional",
+    "keypoint_auc",
+    "keypoint_epe",
+    "keypoint_mpjpe",
+    "keypoint_nme",
+    "keypoint_pck_accuracy",
+    "multilabel_classification_accuracy",
+    "nearby_joints_nms",
+    "nms",
+    "oks_iou",
+    "oks_nms",
+    "pose_pck_accuracy",
+    "simcc_pck_accuracy",
+    "soft_oks_nms",
+    "transform_ann",
+    "transform_keypoints",
+    "transform_pred",
+    "transform_sigmas",
+]
