@@ -1,0 +1,77 @@
+"""``posekit-eval``: evaluate a checkpoint on the configuration stored in it.
+
+Usage::
+
+    posekit-eval ckpt=PATH                                   # data.val of the training run
+    posekit-eval ckpt=PATH data.val.bbox_file=dets.json      # with detected boxes
+    posekit-eval ckpt=PATH data=coco paths.data_dir=/data    # another dataset config
+    posekit-eval ckpt=PATH split=test output_dir=out/ use_ema=false batch_size=16 accelerator=cpu
+
+``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size`` and ``accelerator`` are posekit-eval's own options;
+every other ``key=value`` overrides the stored training configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from posekit.cli._common import guarded
+
+OWN_KEYS = {"ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator"}
+
+
+def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    own: dict[str, str] = {}
+    overrides: list[str] = []
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
+        if "=" not in arg:
+            print(f"posekit-eval: error: argument {arg!r} is not key=value (see posekit-eval --help)", file=sys.stderr)
+            sys.exit(2)
+        key = arg.split("=", 1)[0]
+        if key in OWN_KEYS:
+            own[key] = arg.split("=", 1)[1]
+        else:
+            overrides.append(arg)
+    if "ckpt" not in own:
+        print("posekit-eval: error: ckpt=PATH is required", file=sys.stderr)
+        sys.exit(2)
+    return own, overrides
+
+
+def format_table(metrics: dict[str, float]) -> str:
+    if not metrics:
+        return "(no metrics)"
+    width = max(len(k) for k in metrics)
+    lines = [f"{'metric'.ljust(width)} | value", f"{'-' * width}-|-------"]
+    lines += [f"{k.ljust(width)} | {v:.4f}" for k, v in metrics.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    from posekit.engine.runner import evaluate
+
+    own, overrides = _parse(list(sys.argv[1:] if argv is None else argv))
+    output_dir = own.get("output_dir") or str(Path("outputs") / "eval" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    metrics = guarded(
+        "posekit-eval",
+        evaluate,
+        own["ckpt"],
+        overrides,
+        output_dir=output_dir,
+        split=own.get("split", "val"),
+        use_ema=own.get("use_ema", "true").lower() not in ("0", "false", "no"),
+        batch_size=int(own["batch_size"]) if own.get("batch_size") else None,
+        accelerator=own.get("accelerator", "auto"),
+    )
+    print(format_table(metrics))
+    print(f"posekit-eval: metrics written to {Path(output_dir) / 'metrics.json'}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""``posekit-train``: train a top-down pose estimator (Hydra app; ``-m`` for sweeps).
+
+Examples::
+
+    posekit-train                                   # the synthetic default experiment
+    posekit-train experiment=coco_hrnet paths.data_dir=/data
+    posekit-train -m optim.lr=1e-3,3e-3 model.head.loss._target_=...   # a sweep
+    posekit-train ckpt_path=last                    # resume the newest run of this task
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from posekit.cli._common import guarded
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from posekit.engine.runner import train
+
+    summary = guarded("posekit-train", train, cfg)
+    print(f"posekit-train: run directory {summary['output_dir']}")
+    metric = cfg.get("monitor")
+    value = (summary.get("val") or {}).get(metric) if metric else None
+    if value is not None:
+        print(f"posekit-train: {metric} = {value:.4f}")
+    return value
+
+
+if __name__ == "__main__":
+    main()

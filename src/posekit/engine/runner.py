@@ -1,0 +1,245 @@
+"""Build and run training / evaluation from a composed configuration (what the CLIs call).
+
+Everything here takes a plain (Hydra/OmegaConf) config, so the same runs can be started from Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import yaml
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from posekit.engine.checkpoint_io import AtomicCheckpointIO
+from posekit.engine.lit_module import PoseLitModule
+
+__all__ = [
+    "PosekitError",
+    "build_datamodule",
+    "build_lit_module",
+    "build_trainer",
+    "resolve_ckpt_path",
+    "train",
+    "evaluate",
+    "load_checkpoint_config",
+    "write_json_atomic",
+]
+
+
+class PosekitError(RuntimeError):
+    """A user-facing error: the CLIs print its message on one line and exit with status 2."""
+
+
+def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
+    """Write JSON to ``path`` through a temporary file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=float)
+    os.replace(tmp, path)
+
+
+def build_datamodule(cfg: DictConfig):
+    """``cfg.data`` -> :class:`~posekit.datasets.PoseDataModule` (datasets are built lazily in ``setup``)."""
+    return instantiate(cfg.data, _recursive_=False)
+
+
+def build_lit_module(cfg: DictConfig, datamodule=None) -> PoseLitModule:
+    """``cfg.model`` + optimisation settings -> :class:`PoseLitModule` with the data's evaluators."""
+    model = instantiate(cfg.model)
+    evaluators = datamodule.build_evaluators() if datamodule is not None else []
+    return PoseLitModule(
+        model,
+        optim=cfg.get("optim"),
+        scheduler=cfg.get("scheduler"),
+        paramwise_cfg=cfg.get("paramwise_cfg"),
+        auto_scale_lr=cfg.get("auto_scale_lr"),
+        evaluators=evaluators,
+        channels_last=bool(cfg.get("channels_last", False)),
+        compile=bool(cfg.get("compile", False)),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None and "_target_" in c]
+    kwargs: dict[str, Any] = {"callbacks": callbacks, "logger": loggers or False, "plugins": [AtomicCheckpointIO()]}
+    kwargs.update(overrides)
+    return instantiate(cfg.trainer, **kwargs)
+
+
+def resolve_ckpt_path(ckpt_path: str | None, cfg: DictConfig) -> str | None:
+    """``None`` | a path | ``last``: the newest ``checkpoints/last.ckpt`` under this task's runs and multiruns."""
+    if ckpt_path in (None, "", "null"):
+        return None
+    if ckpt_path != "last":
+        if not Path(ckpt_path).exists():
+            raise PosekitError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+        return str(ckpt_path)
+    own = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    if own.exists():
+        return str(own)
+    task_dir = Path(cfg.paths.log_dir) / cfg.task_name
+    candidates = sorted(task_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise PosekitError(
+            f"ckpt_path=last: no checkpoints/last.ckpt under {task_dir}; pass ckpt_path=/path/to/last.ckpt"
+        )
+    return str(candidates[-1])
+
+
+def _metrics_from(trainer: pl.Trainer) -> dict[str, float]:
+    out = {}
+    for k, v in trainer.callback_metrics.items():
+        out[k] = float(v.item()) if isinstance(v, torch.Tensor) else float(v)
+    return out
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train (and validate) as configured; writes ``metrics.json`` and ``checkpoints/`` into ``paths.output_dir``.
+
+    Returns the summary written to ``metrics.json``.
+    """
+    start = time.time()
+    pl.seed_everything(int(cfg.seed), workers=True)
+    out_dir = Path(cfg.paths.output_dir)
+    datamodule = build_datamodule(cfg)
+    datamodule.check_files(("train", "val"))
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        datamodule.prepare_data()  # generated data must exist before the evaluators read their annotation file
+    lit = build_lit_module(cfg, datamodule)
+    trainer = build_trainer(cfg)
+    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg)
+    if cfg.get("train", True):
+        trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path)
+    metrics = dict(getattr(lit, "last_metrics", {}) or {})
+    ckpt_cb = trainer.checkpoint_callback
+    summary: dict[str, Any] = {
+        "val": metrics,
+        "train": {k: v for k, v in _metrics_from(trainer).items() if k.startswith("train/")},
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "best_model_path": getattr(ckpt_cb, "best_model_path", None) or None,
+        "best_model_score": float(ckpt_cb.best_model_score)
+        if ckpt_cb is not None and ckpt_cb.best_model_score is not None
+        else None,
+        "last_model_path": getattr(ckpt_cb, "last_model_path", None) or None,
+        "resumed_from": ckpt_path,
+        "output_dir": str(out_dir),
+    }
+    if cfg.get("test", False):
+        test_ckpt = summary["best_model_path"] or None
+        trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=False)
+        summary["test"] = dict(getattr(lit, "last_metrics", {}) or {})
+    summary["wall_time_s"] = round(time.time() - start, 2)
+    if trainer.is_global_zero:
+        write_json_atomic(summary, out_dir / "metrics.json")
+    return summary
+
+
+def load_checkpoint_config(ckpt: Mapping[str, Any], path: str) -> DictConfig:
+    if "posekit_cfg" not in ckpt:
+        raise PosekitError(
+            f"{path} has no stored posekit configuration (not written by posekit-train); "
+            "convert MMPose checkpoints with scripts/convert_mmpose_checkpoint.py first"
+        )
+    return OmegaConf.create(ckpt["posekit_cfg"])
+
+
+def _apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """Apply ``group=name`` (a config file of that group) and ``a.b.c=value`` overrides to a stored config."""
+    from posekit import conf_dir
+
+    for item in overrides:
+        if "=" not in item:
+            raise PosekitError(f"override {item!r} is not key=value")
+        key, value = item.split("=", 1)
+        key = key.lstrip("+")
+        group_file = conf_dir() / key / f"{value}.yaml"
+        if "." not in key and group_file.exists():
+            node = OmegaConf.load(group_file)
+            defaults = node.pop("defaults", None) if isinstance(node, DictConfig) else None
+            if defaults:
+                for entry in defaults:
+                    if isinstance(entry, str) or not isinstance(entry, Mapping):
+                        continue
+                    for sub, name in entry.items():
+                        grp, _, pkg = str(sub).partition("@")
+                        if grp.startswith("/"):  # absolute group, e.g. the model's /codec@_global_.codec
+                            sub_node = OmegaConf.load(conf_dir() / grp.lstrip("/") / f"{name}.yaml")
+                            target = pkg.removeprefix("_global_.") if pkg else grp.lstrip("/")
+                            OmegaConf.update(cfg, target, sub_node, merge=False, force_add=True)
+                        else:
+                            node[pkg or grp] = OmegaConf.load(conf_dir() / key / grp / f"{name}.yaml")
+            cfg[key] = node
+            continue
+        if "." not in key and (conf_dir() / key).is_dir():
+            choices = sorted(p.stem for p in (conf_dir() / key).glob("*.yaml"))
+            raise PosekitError(f"{key}={value}: no such config; choose one of {choices}")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value
+        if OmegaConf.select(cfg, key.rsplit(".", 1)[0]) is None and "." in key:
+            raise PosekitError(f"override {key}: {key.rsplit('.', 1)[0]} does not exist in the stored configuration")
+        OmegaConf.update(cfg, key, parsed, merge=False, force_add=True)
+    return cfg
+
+
+def evaluate(
+    ckpt_path: str,
+    overrides: Sequence[str] = (),
+    output_dir: str | os.PathLike | None = None,
+    split: str = "val",
+    use_ema: bool = True,
+    batch_size: int | None = None,
+    accelerator: str = "auto",
+) -> dict[str, float]:
+    """Evaluate a posekit checkpoint on the data of its stored configuration (optionally overridden).
+
+    Writes ``metrics.json`` into ``output_dir`` when given and returns the metrics.
+    """
+    path = Path(ckpt_path)
+    if not path.exists():
+        raise PosekitError(f"ckpt={ckpt_path}: no such file")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = load_checkpoint_config(ckpt, str(path))
+    if output_dir is not None:
+        OmegaConf.update(cfg, "paths.output_dir", str(output_dir), force_add=True)
+    cfg = _apply_overrides(cfg, overrides)
+    datamodule = build_datamodule(cfg)
+    if batch_size:
+        datamodule.val_batch_size = int(batch_size)
+    datamodule.check_files((split,))
+    lit = build_lit_module(cfg, datamodule)
+    state = ckpt["state_dict"] if use_ema or "current_model_state" not in ckpt else ckpt["current_model_state"]
+    try:
+        lit.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0:3]
+        raise PosekitError(
+            f"{path} does not fit the configured model ({cfg.model.get('_target_')}): {' '.join(first)[:400]}"
+        ) from None
+    trainer = pl.Trainer(
+        accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=True
+    )
+    if split == "test":
+        trainer.test(lit, datamodule=datamodule)
+    else:
+        trainer.validate(lit, datamodule=datamodule)
+    metrics = dict(getattr(lit, "last_metrics", {}) or {})
+    if output_dir is not None:
+        write_json_atomic({split: metrics, "ckpt": str(path.resolve()), "overrides": list(overrides)},
+                          Path(output_dir) / "metrics.json")
+    return metrics
