@@ -121,6 +121,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     lit = build_lit_module(cfg, datamodule)
     trainer = build_trainer(cfg)
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg)
+    if ckpt_path is None and hasattr(lit.model, "init_weights"):
+        lit.model.init_weights()  # loads `init_cfg: {type: Pretrained, checkpoint: <local path>}` weights
     if cfg.get("train", True):
         trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = dict(getattr(lit, "last_metrics", {}) or {})

@@ -1,1 +1,30 @@
+"""Top-down heads with MMPose 1.3.2's class names, arguments and state-dict keys.
 
+API (``docs/CONTRACTS.md``): ``forward(feats)``, ``loss(feats, batch, train_cfg={})``,
+``predict(feats, batch, test_cfg={}) -> (keypoints (B, 1, K, 2), scores (B, 1, K))`` in crop pixels.
+"""
+
+from .base_head import BaseHead
+from .heatmap_head import HeatmapHead
+from .integral_regression_head import DSNTHead, IntegralRegressionHead
+from .regression_head import RegressionHead, RLEHead
+from .rtmcc_head import RTMCCHead
+from .simcc_head import SimCCHead
+from .tta import flip_coordinates, flip_heatmaps, flip_vectors, flip_visibility
+from .vipnas_head import ViPNASHead
+
+__all__ = [
+    "BaseHead",
+    "DSNTHead",
+    "HeatmapHead",
+    "IntegralRegressionHead",
+    "RLEHead",
+    "RTMCCHead",
+    "RegressionHead",
+    "SimCCHead",
+    "ViPNASHead",
+    "flip_coordinates",
+    "flip_heatmaps",
+    "flip_vectors",
+    "flip_visibility",
+]

@@ -1,0 +1,205 @@
+"""Coordinate regression heads: ``RegressionHead`` (DeepPose) and ``RLEHead`` (MMPose 1.3.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .base_head import BaseHead, match_dtype
+from .tta import flip_coordinates
+
+__all__ = ["RegressionHead", "RLEHead"]
+
+_SMOOTH_L1 = MappingProxyType({"type": "SmoothL1Loss", "use_target_weight": True})
+_RLE = MappingProxyType({"type": "RLELoss", "use_target_weight": True})
+
+
+def _init_linear(module: nn.Module, std: float = 0.01) -> None:
+    """MMPose's ``Normal(layer='Linear', std=0.01, bias=0)`` over every Linear in ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0.0)
+
+
+def _last(feats: Any) -> Tensor:
+    return feats[-1] if isinstance(feats, (list, tuple)) else feats
+
+
+class _CoordHeadMixin:
+    """Shared ``loss``-side helpers of the coordinate heads."""
+
+    def coord_accuracy(self, pred_coords: Tensor, keypoint_labels: Tensor, keypoint_weights: Tensor) -> Tensor:
+        """MMPose's ``keypoint_pck_accuracy(pred, gt, mask, thr=0.05, norm_factor=ones)`` average."""
+        return self.pck_accuracy(
+            pred_coords.detach(), keypoint_labels, keypoint_weights, np.ones((2,), dtype=np.float32)
+        )
+
+    def _loss_prefix_hook(self, state_dict, prefix, local_meta, *args, **kwargs):
+        """Pre-1.0 MMPose checkpoints named the loss ``loss``; it is ``loss_module`` now."""
+        version = local_meta.get("version", None)
+        if version and version >= self._version:
+            return
+        for k in list(state_dict.keys()):
+            if k.startswith(prefix + "loss."):
+                state_dict[prefix + "loss_module." + k[len(prefix) + len("loss.") :]] = state_dict.pop(k)
+
+
+class RegressionHead(_CoordHeadMixin, BaseHead):
+    """DeepPose-style regression head: a Linear layer from the flattened features to ``num_joints * 2``
+    normalised coordinates (in [0, 1] of the input size).
+
+    Args:
+        in_channels: input feature size (after e.g. ``GlobalAveragePooling``).
+        num_joints: K.
+        loss: default ``SmoothL1Loss(use_target_weight=True)``.
+        decoder: the ``RegressionLabel`` codec.
+
+    State-dict keys: ``fc.weight``, ``fc.bias``.
+    """
+
+    _version = 2
+
+    def __init__(
+        self,
+        in_channels: int | Sequence[int],
+        num_joints: int,
+        loss: Any = _SMOOTH_L1,
+        decoder: Any = None,
+        init_cfg: Any = None,
+    ):
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_joints = num_joints
+        self.init_cfg = init_cfg
+        self.loss_module = self.build_loss(loss)
+        self.decoder = self.build_decoder(decoder)
+        self.fc = nn.Linear(in_channels, self.num_joints * 2)
+        self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        _init_linear(self)
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        """Normalised coordinates ``(B, K, 2)``."""
+        x = torch.flatten(_last(feats), 1)
+        return self.fc(x).reshape(-1, self.num_joints, 2)
+
+    def predict(self, feats: Any, batch: Any = None, test_cfg: dict | None = None):
+        """Decode ``(keypoints (B, 1, K, 2), scores (B, 1, K))``; flip test with ``flip_coordinates``
+        (``shift_coords`` default True)."""
+        test_cfg = test_cfg or {}
+        if test_cfg.get("flip_test", False):
+            assert isinstance(feats, (list, tuple)) and len(feats) == 2
+            flip_indices = self.get_flip_indices(batch)
+            input_size = self.get_input_size(batch)
+            _feats, _feats_flip = feats
+            _coords = self.forward(_feats)
+            _coords_flip = flip_coordinates(
+                self.forward(_feats_flip),
+                flip_indices=flip_indices,
+                shift_coords=test_cfg.get("shift_coords", True),
+                input_size=input_size,
+            )
+            coords = (_coords + _coords_flip) * 0.5
+        else:
+            coords = self.forward(feats)
+        return self.decode(coords)
+
+    def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
+        """``loss_kpt`` on ``keypoint_labels`` (weights ``(B, K, 1)``) and ``acc_pose``."""
+        train_cfg = train_cfg or {}
+        pred = self.forward(feats)
+        keypoint_labels = match_dtype(self.get_target(batch, "keypoint_labels"), pred)
+        keypoint_weights = match_dtype(self.get_target(batch, "keypoint_weights"), pred)
+        losses = {"loss_kpt": self.loss_module(pred, keypoint_labels, keypoint_weights.unsqueeze(-1))}
+        if train_cfg.get("compute_acc", True):
+            losses["acc_pose"] = self.coord_accuracy(pred, keypoint_labels, keypoint_weights)
+        return losses
+
+
+class RLEHead(_CoordHeadMixin, BaseHead):
+    """`RLE <https://arxiv.org/abs/2107.11291>`_ regression head: a Linear layer predicting, per keypoint,
+    normalised ``(x, y)`` and raw ``(sigma_x, sigma_y)``.
+
+    The loss (``RLELoss``, with its RealNVP flow) is a submodule: ``loss_module.flow_model.*`` are part of the
+    state dict, as in MMPose. In ``predict`` the sigmas go through a sigmoid and the codec turns them into
+    scores (``1 - sigma``).
+
+    State-dict keys: ``fc.*``, ``loss_module.flow_model.*``.
+    """
+
+    _version = 2
+
+    def __init__(
+        self,
+        in_channels: int | Sequence[int],
+        num_joints: int,
+        loss: Any = _RLE,
+        decoder: Any = None,
+        init_cfg: Any = None,
+    ):
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_joints = num_joints
+        self.init_cfg = init_cfg
+        self.loss_module = self.build_loss(loss)
+        self.decoder = self.build_decoder(decoder)
+        self.fc = nn.Linear(in_channels, self.num_joints * 4)
+        self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """``Normal(std=0.01, bias=0)`` over every Linear of the head -- including the flow's, as MMEngine's
+        ``init_cfg`` does when MMPose initialises an RLEHead."""
+        _init_linear(self)
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        """``(B, K, 4)``: normalised x, y and raw sigma_x, sigma_y."""
+        x = torch.flatten(_last(feats), 1)
+        return self.fc(x).reshape(-1, self.num_joints, 4)
+
+    def predict(self, feats: Any, batch: Any = None, test_cfg: dict | None = None):
+        """Decode ``(keypoints (B, 1, K, 2), scores (B, 1, K))``; sigmas are sigmoid-ed before averaging."""
+        test_cfg = test_cfg or {}
+
+        def _sigmoid_sigma(c: Tensor) -> Tensor:
+            return torch.cat((c[..., :2], c[..., 2:].sigmoid()), dim=-1)
+
+        if test_cfg.get("flip_test", False):
+            assert isinstance(feats, (list, tuple)) and len(feats) == 2
+            flip_indices = self.get_flip_indices(batch)
+            input_size = self.get_input_size(batch)
+            _feats, _feats_flip = feats
+            _coords = _sigmoid_sigma(self.forward(_feats))
+            _coords_flip = flip_coordinates(
+                self.forward(_feats_flip),
+                flip_indices=flip_indices,
+                shift_coords=test_cfg.get("shift_coords", True),
+                input_size=input_size,
+            )
+            coords = (_coords + _sigmoid_sigma(_coords_flip)) * 0.5
+        else:
+            coords = _sigmoid_sigma(self.forward(feats))
+        return self.decode(coords)
+
+    def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
+        """``loss_kpt`` (RLE on coords, sigmas, ``keypoint_labels``, weights ``(B, K, 1)``) and ``acc_pose``."""
+        train_cfg = train_cfg or {}
+        pred = self.forward(feats)
+        keypoint_labels = match_dtype(self.get_target(batch, "keypoint_labels"), pred)
+        keypoint_weights = match_dtype(self.get_target(batch, "keypoint_weights"), pred)
+        pred_coords, pred_sigma = pred[:, :, :2], pred[:, :, 2:4]
+        losses = {
+            "loss_kpt": self.loss_module(pred_coords, pred_sigma, keypoint_labels, keypoint_weights.unsqueeze(-1))
+        }
+        if train_cfg.get("compute_acc", True):
+            losses["acc_pose"] = self.coord_accuracy(pred_coords, keypoint_labels, keypoint_weights)
+        return losses

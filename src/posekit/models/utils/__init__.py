@@ -1,0 +1,53 @@
+"""Model utilities shared by backbones, necks, heads, the estimator and the checkpoint converter."""
+
+from .checkpoint import (
+    LoadResult,
+    RemoteCheckpointError,
+    get_state_dict,
+    load_checkpoint,
+    load_checkpoint_file,
+    load_state_dict,
+    resolve_checkpoint_path,
+)
+from .layers import (
+    ConvModule,
+    DepthwiseSeparableConvModule,
+    HSigmoid,
+    build_activation_layer,
+    build_conv_layer,
+    build_norm_layer,
+    constant_init,
+    init_from_cfg,
+    kaiming_init,
+    make_divisible,
+    normal_init,
+    to_builtin,
+    trunc_normal_init,
+    uniform_init,
+    xavier_init,
+)
+
+__all__ = [
+    "ConvModule",
+    "DepthwiseSeparableConvModule",
+    "HSigmoid",
+    "LoadResult",
+    "RemoteCheckpointError",
+    "build_activation_layer",
+    "build_conv_layer",
+    "build_norm_layer",
+    "constant_init",
+    "get_state_dict",
+    "init_from_cfg",
+    "kaiming_init",
+    "load_checkpoint",
+    "load_checkpoint_file",
+    "load_state_dict",
+    "make_divisible",
+    "normal_init",
+    "resolve_checkpoint_path",
+    "to_builtin",
+    "trunc_normal_init",
+    "uniform_init",
+    "xavier_init",
+]
