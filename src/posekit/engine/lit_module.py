@@ -85,11 +85,6 @@ class PoseLitModule(pl.LightningModule):
         preprocessor = getattr(self.model, "data_preprocessor", None)
         return preprocessor(inputs) if preprocessor is not None else inputs.float()
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        if isinstance(batch, PoseBatch):
-            return batch.to(device, non_blocking=True)
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def forward(self, inputs: torch.Tensor) -> Any:
         return self.model(inputs)
 
