@@ -1,1 +1,36 @@
+"""Datasets, metainfo, transforms and the data module."""
 
+from .coco_style import (
+    AicDataset,
+    AP10KDataset,
+    CocoDataset,
+    CocoStyleDataset,
+    CrowdPoseDataset,
+    MpiiDataset,
+    MpiiTrbDataset,
+    OCHumanDataset,
+    OneHand10KDataset,
+    WFLWDataset,
+)
+from .datamodule import PoseDataModule
+from .metainfo import list_metainfos, load_metainfo
+from .synthetic import ensure_synthetic_dataset, generate_synthetic_coco, synthetic_paths
+
+__all__ = [
+    "PoseDataModule",
+    "list_metainfos",
+    "load_metainfo",
+    "CocoStyleDataset",
+    "CocoDataset",
+    "AicDataset",
+    "AP10KDataset",
+    "CrowdPoseDataset",
+    "MpiiDataset",
+    "MpiiTrbDataset",
+    "OCHumanDataset",
+    "OneHand10KDataset",
+    "WFLWDataset",
+    "ensure_synthetic_dataset",
+    "generate_synthetic_coco",
+    "synthetic_paths",
+]
