@@ -1,0 +1,1 @@
+"""Packaged Hydra configuration (composed by the posekit CLIs)."""
