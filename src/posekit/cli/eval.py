@@ -52,7 +52,8 @@ def format_table(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def run(argv: list[str] | None = None) -> dict[str, float]:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), evaluate, print the table; returns the metrics."""
     from posekit.engine.runner import evaluate
 
     own, overrides = _parse(list(sys.argv[1:] if argv is None else argv))
@@ -71,6 +72,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(format_table(metrics))
     print(f"posekit-eval: metrics written to {Path(output_dir) / 'metrics.json'}")
     return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (returns nothing: a console script exits with ``main()``'s return value)."""
+    run(argv)
 
 
 if __name__ == "__main__":

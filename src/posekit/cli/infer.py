@@ -1,11 +1,184 @@
-"""``posekit-infer``: not implemented yet (arrives with the inference issue)."""
+"""``posekit-infer``: top-down pose estimation on an image, a folder of images or a video.
+
+Usage::
+
+    posekit-infer ckpt=PATH input=photo.jpg                          # the whole image is one person
+    posekit-infer ckpt=PATH input=images/ bboxes=dets.json           # boxes from a COCO-style detection JSON
+    posekit-infer ckpt=PATH input=clip.mp4 output_dir=out/ show_heatmaps=true
+    posekit-infer model=tiny input=photo.jpg                         # a model config, random weights (plumbing)
+    posekit-infer model=hrnet_w32 weights=converted.pth input=photo.jpg
+
+Options (key=value):
+    ckpt=PATH            posekit checkpoint (.ckpt from posekit-train; config stored inside)
+    model=NAME|YAML      instead of ckpt: a model config (conf/model/<NAME>.yaml or a YAML file) ...
+    weights=PATH         ... with these weights (posekit .ckpt or state_dict .pth); without: random init
+    input=PATH           image, folder of images (searched recursively) or video file        [required]
+    bboxes=PATH          COCO detection results [{image_id, bbox: [x,y,w,h], score, category_id}] or a COCO
+                         annotation file; images matched by file name, then image_id (= the number in a COCO file
+                         name, or the 0-based frame index of a video). Default: the whole frame.
+    bbox_thr=0.3         drop detections scoring below
+    det_cat_id=1         keep detections of this category_id (1 = person); `all` keeps every box
+    output_dir=DIR       default outputs/infer/<date_time>
+    kpt_thr=0.3          keypoints scoring below are not drawn (all are in the JSON)
+    device=cpu           cpu | cuda | cuda:N
+    batch_size=16        person crops per forward pass
+    show_heatmaps=false  also draw the predicted heatmaps (heatmap heads), stacked below the picture
+    draw_bbox=true       draw the person boxes
+    radius=, thickness=  keypoint radius / line width in pixels (default: scaled with the image)
+    save_vis=true        write pictures / the video (false: predictions JSON only)
+    fps=                 frame rate of the output video (default: the input's)
+    metainfo=NAME|YAML   dataset metainfo (default: the checkpoint's data.metainfo, else coco)
+    use_ema=true         with an EMA-trained checkpoint, false uses the raw weights
+    threads=             CPU threads of PyTorch (torch.set_num_threads); threads=1 is often fastest on a busy
+                         machine
+
+Writes ``output_dir/vis/<image>`` + ``output_dir/predictions.json`` for images, ``output_dir/<video>.mp4`` +
+``output_dir/<video>.json`` (per-frame predictions) for a video.
+"""
+
+from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from posekit.cli._common import guarded
+
+PROG = "posekit-infer"
+_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+OPTIONS: dict[str, Any] = {
+    "ckpt": str,
+    "model": str,
+    "weights": str,
+    "input": str,
+    "bboxes": str,
+    "bbox_thr": float,
+    "det_cat_id": "cat",
+    "output_dir": str,
+    "kpt_thr": float,
+    "device": str,
+    "batch_size": int,
+    "show_heatmaps": bool,
+    "draw_bbox": bool,
+    "radius": int,
+    "thickness": int,
+    "save_vis": bool,
+    "fps": float,
+    "metainfo": str,
+    "use_ema": bool,
+    "threads": int,
+}
 
 
-def main() -> None:
-    print("posekit-infer: not implemented yet", file=sys.stderr)
-    sys.exit(1)
+def _fail(msg: str) -> None:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args(argv: list[str]) -> dict[str, Any]:
+    """``key=value`` arguments -> typed options (exits with status 2 and a one-line message on bad input)."""
+    opts: dict[str, Any] = {}
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
+        if "=" not in arg:
+            _fail(f"argument {arg!r} is not key=value (see {PROG} --help)")
+        key, value = arg.split("=", 1)
+        key = key.lstrip("-")
+        kind = OPTIONS.get(key)
+        if kind is None:
+            _fail(f"unknown option {key!r}; options: {', '.join(OPTIONS)}")
+        if value in ("", "null", "None") and kind is not str:
+            opts[key] = None
+            continue
+        try:
+            if kind is bool:
+                if value.lower() not in _BOOL:
+                    raise ValueError
+                opts[key] = _BOOL[value.lower()]
+            elif kind == "cat":
+                opts[key] = None if value.lower() == "all" else int(value)
+            else:
+                opts[key] = kind(value)
+        except ValueError:
+            expected = {bool: "true/false", int: "an integer", float: "a number", "cat": "an integer or all"}[kind]
+            _fail(f"{key}={value!r}: expected {expected}")
+    if not opts.get("ckpt") and not opts.get("model"):
+        _fail("ckpt=PATH (a posekit checkpoint) or model=NAME is required")
+    if opts.get("ckpt") and opts.get("model"):
+        _fail("give either ckpt=PATH or model=NAME, not both")
+    if opts.get("weights") and not opts.get("model"):
+        _fail("weights=PATH goes with model=NAME (a ckpt=PATH holds its own weights)")
+    if not opts.get("input"):
+        _fail("input=PATH (an image, a folder of images or a video) is required")
+    return opts
+
+
+def _get(opts: dict[str, Any], key: str, default: Any) -> Any:
+    value = opts.get(key)
+    return default if value is None else value
+
+
+def run(opts: dict[str, Any]) -> dict[str, Any]:
+    """Load the model and run :func:`posekit.apis.run_inference` with the parsed options."""
+    import torch
+
+    from posekit.apis import init_model, run_inference
+
+    if not Path(opts["input"]).expanduser().exists():
+        raise FileNotFoundError(f"input={opts['input']}: no such file or folder")
+    if opts.get("threads") is not None:
+        if opts["threads"] < 1:
+            raise ValueError(f"threads={opts['threads']}: must be >= 1")
+        torch.set_num_threads(opts["threads"])
+    device = opts.get("device") or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device}: CUDA is not available on this machine; use device=cpu")
+    source = opts.get("ckpt") or opts["model"]
+    if opts.get("ckpt") and not Path(opts["ckpt"]).expanduser().is_file():
+        raise FileNotFoundError(f"ckpt={opts['ckpt']}: no such checkpoint file")
+    model = init_model(
+        source,
+        device=device,
+        checkpoint=opts.get("weights"),
+        metainfo=opts.get("metainfo"),
+        use_ema=_get(opts, "use_ema", True),
+    )
+    output_dir = opts.get("output_dir") or str(Path("outputs") / "infer" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    return run_inference(
+        model,
+        opts["input"],
+        output_dir,
+        bboxes=opts.get("bboxes"),
+        kpt_thr=_get(opts, "kpt_thr", 0.3),
+        bbox_thr=_get(opts, "bbox_thr", 0.3),
+        det_cat_id=opts.get("det_cat_id", 1),
+        show_heatmaps=_get(opts, "show_heatmaps", False),
+        batch_size=_get(opts, "batch_size", 16),
+        draw_bbox=_get(opts, "draw_bbox", True),
+        radius=opts.get("radius"),
+        thickness=opts.get("thickness"),
+        save_vis=_get(opts, "save_vis", True),
+        fps=opts.get("fps"),
+        model_source=str(source),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (returns ``None``: a console script exits with ``sys.exit(main())``)."""
+    opts = parse_args(list(sys.argv[1:] if argv is None else argv))
+    summary = guarded(PROG, run, opts)
+    unit = "frames" if summary["kind"] == "video" else "images"
+    print(
+        f"{PROG}: {summary['num_frames']} {unit}, {summary['num_instances']} people in {summary['seconds']:.2f} s "
+        f"({summary['fps']:.2f} {unit}/s)"
+    )
+    if summary["outputs"]:
+        where = summary["outputs"][0] if summary["kind"] == "video" else str(Path(summary["output_dir"]) / "vis")
+        print(f"{PROG}: drawings in {where}")
+    print(f"{PROG}: predictions in {summary['predictions']}")
 
 
 if __name__ == "__main__":

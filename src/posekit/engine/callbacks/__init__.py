@@ -1,7 +1,7 @@
-
 """Lightning callbacks that replace MMPose's hooks."""
 
 from .ema import ExpMomentumEMA, exp_momentum
 from .pipeline_switch import PipelineSwitch
+from .visualization import PoseVisualization
 
-__all__ = ["ExpMomentumEMA", "PipelineSwitch", "exp_momentum"]
+__all__ = ["ExpMomentumEMA", "PipelineSwitch", "PoseVisualization", "exp_momentum"]

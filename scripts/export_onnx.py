@@ -1,0 +1,94 @@
+"""Export a pose model to ONNX (tensor mode: preprocessed float crops -> raw head outputs) and check it.
+
+Usage::
+
+    python scripts/export_onnx.py ckpt=outputs/train/runs/X/checkpoints/last.ckpt output=model.onnx
+    python scripts/export_onnx.py model=rtmpose_m weights=converted.pth output=rtmpose_m.onnx opset=17
+    python scripts/export_onnx.py model=tiny output=tiny.onnx          # random weights (plumbing)
+
+Options (key=value):
+    ckpt=PATH | model=NAME|YAML [weights=PATH]    the model (as posekit-infer)
+    output=FILE.onnx      the file to write                                   [required]
+    opset=17              ONNX opset
+    input_size=WxH        default: the codec's input size
+    static_batch=false    true: a fixed batch of 1 instead of a dynamic batch axis
+    check=true            compare with onnxruntime on random batches of 2 and 3 (max abs diff must be < atol)
+    atol=1e-4
+    device=cpu
+
+The graph takes ``input`` (B, 3, H, W) float, normalised like ``model.data_preprocessor`` (RGB, (x - mean) / std),
+and returns ``heatmaps`` (B, K, h, w), or ``simcc_x`` / ``simcc_y`` (B, K, W*split), or ``coords`` (B, K, D).
+Decoding: see docs/inference.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+OWN = {"ckpt", "model", "weights", "output", "opset", "input_size", "static_batch", "check", "atol", "device"}
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _fail(msg: str) -> None:
+    print(f"export_onnx: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse(argv: list[str]) -> dict[str, str]:
+    opts: dict[str, str] = {}
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
+        if "=" not in arg:
+            _fail(f"argument {arg!r} is not key=value (see --help)")
+        key, value = arg.split("=", 1)
+        if key not in OWN:
+            _fail(f"unknown option {key!r}; options: {', '.join(sorted(OWN))}")
+        opts[key] = value
+    if bool(opts.get("ckpt")) == bool(opts.get("model")):
+        _fail("give ckpt=PATH or model=NAME (one of them)")
+    if not opts.get("output"):
+        _fail("output=FILE.onnx is required")
+    return opts
+
+
+def export(opts: dict[str, str]) -> dict[str, Any]:
+    from posekit.apis import export_onnx, init_model, parse_input_shape
+
+    model = init_model(
+        opts.get("ckpt") or opts["model"], device=opts.get("device", "cpu"), checkpoint=opts.get("weights")
+    )
+    input_size = None
+    if opts.get("input_size"):
+        _, _, h, w = parse_input_shape(opts["input_size"])
+        input_size = (w, h)
+    return export_onnx(
+        model,
+        opts["output"],
+        input_size=input_size,
+        opset=int(opts.get("opset", 17)),
+        dynamic_batch=opts.get("static_batch", "false").lower() not in _TRUE,
+        check=opts.get("check", "true").lower() in _TRUE,
+        atol=float(opts.get("atol", 1e-4)),
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from posekit.cli._common import guarded
+
+    opts = parse(list(sys.argv[1:] if argv is None else argv))
+    result = guarded("export_onnx", export, opts)
+    shapes = ", ".join(
+        f"{n} (B, {', '.join(map(str, s))})" for n, s in zip(result["output_names"], result["output_shapes"])
+    )
+    print(f"export_onnx: wrote {result['path']}")
+    print(f"export_onnx: input (B, 3, {result['input_shape'][2]}, {result['input_shape'][3]}) -> {shapes}")
+    for b, diff in result["max_abs_diff"].items():
+        print(f"export_onnx: onnxruntime vs PyTorch, batch {b}: max abs diff {diff:.3g}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""posekit-infer end to end (in process): folder + detection JSON, single image, video round trip, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from posekit.cli import infer
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_folder_with_detection_json(tmp_path, testdata_dir, tiny_ckpt, capsys):
+    root = testdata_dir / "coco"
+    out = tmp_path / "out"
+    returned = infer.main(
+        [
+            f"ckpt={tiny_ckpt[0]}",
+            f"input={root}",
+            f"bboxes={root / 'test_coco.json'}",
+            f"output_dir={out}",
+            "kpt_thr=0.0",
+            "show_heatmaps=true",
+            "batch_size=4",
+        ]
+    )
+    assert returned is None  # console scripts run sys.exit(main()): anything else would be a failure status
+    printed = capsys.readouterr().out
+    assert "4 images, 14 people" in printed and "images/s" in printed
+    preds = _read_json(out / "predictions.json")
+    assert preds["meta"]["dataset_name"] == "coco" and len(preds["meta"]["keypoint_names"]) == 17
+    assert len(preds["images"]) == 4
+    by_name = {p["img_path"].rsplit("/", 1)[-1]: p for p in preds["images"]}
+    assert by_name["000000196141.jpg"]["image_id"] == 196141
+    assert len(by_name["000000196141.jpg"]["instances"]) == 5
+    inst = by_name["000000000785.jpg"]["instances"][0]
+    np.testing.assert_allclose(inst["bbox"], [280.79, 44.73, 280.79 + 218.7, 44.73 + 346.68], atol=0.01)
+    assert np.asarray(inst["keypoints"]).shape == (17, 2) and len(inst["keypoint_scores"]) == 17
+    for name, rec in by_name.items():
+        pic = cv2.imread(str(out / "vis" / name))
+        assert pic is not None, name
+        assert pic.shape == (2 * rec["height"], rec["width"], 3)  # heatmap panel stacked below
+
+
+def test_detection_results_file_and_single_image(tmp_path, testdata_dir):
+    root = testdata_dir / "coco"
+    img = tmp_path / "in" / "000000000785.jpg"
+    img.parent.mkdir()
+    shutil.copy(root / "000000000785.jpg", img)
+    out = tmp_path / "out"
+    infer.main(
+        [
+            "model=tiny",
+            f"input={img}",
+            f"bboxes={root / 'test_coco_det_AP_H_56.json'}",
+            "bbox_thr=0.3",
+            f"output_dir={out}",
+            "draw_bbox=false",
+        ]
+    )
+    preds = _read_json(out / "predictions.json")
+    dets = [d for d in _read_json(root / "test_coco_det_AP_H_56.json") if d["image_id"] == 785 and d["score"] >= 0.3]
+    assert len(preds["images"]) == 1 and len(preds["images"][0]["instances"]) == len(dets) >= 1
+    assert cv2.imread(str(out / "vis" / img.name)).shape == (425, 640, 3)
+
+
+def test_video_round_trip(tmp_path):
+    src = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    assert writer.isOpened()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    out = tmp_path / "out"
+    infer.main(["model=tiny", f"input={src}", f"output_dir={out}", "batch_size=2"])
+    cap = cv2.VideoCapture(str(out / "clip.mp4"))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    assert len(frames) == 5 and frames[0].shape == (48, 64, 3)
+    preds = _read_json(out / "clip.json")
+    assert [f["frame_id"] for f in preds["frames"]] == list(range(5))
+    assert all(len(f["instances"]) == 1 for f in preds["frames"])
+    assert preds["frames"][0]["instances"][0]["bbox"] == [0.0, 0.0, 64.0, 48.0]
+    assert preds["fps"] == pytest.approx(10.0)
+
+    # boxes per frame from a detection file: image_id = frame index
+    dets = tmp_path / "dets.json"
+    boxes = [
+        {"image_id": 0, "bbox": [0, 0, 30, 40], "score": 0.9},
+        {"image_id": 2, "bbox": [5, 5, 20, 30], "score": 0.8},
+        {"image_id": 2, "bbox": [30, 5, 20, 30], "score": 0.7},
+    ]
+    dets.write_text(json.dumps(boxes))
+    infer.main(["model=tiny", f"input={src}", f"bboxes={dets}", f"output_dir={tmp_path / 'det'}", "save_vis=false"])
+    preds = _read_json(tmp_path / "det" / "clip.json")
+    assert [len(f["instances"]) for f in preds["frames"]] == [1, 0, 2, 0, 0]
+    assert preds["frames"][2]["instances"][1]["bbox"] == [30.0, 5.0, 50.0, 35.0]
+    assert not (tmp_path / "det" / "clip.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["input=x.jpg"], "ckpt=PATH (a posekit checkpoint) or model=NAME is required"),
+        (["model=tiny"], "input=PATH"),
+        (["model=tiny", "input=a.jpg", "kpt_thr=high"], "kpt_thr='high': expected a number"),
+        (["model=tiny", "input=a.jpg", "colour=red"], "unknown option 'colour'"),
+        (["model=tiny", "input=a.jpg", "ckpt=b.ckpt"], "not both"),
+        (["model=tiny", "input=a.jpg", "threads=x"], "threads='x': expected an integer"),
+    ],
+)
+def test_argument_errors_are_one_line(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        infer.main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_missing_input_and_ckpt_are_one_line(tmp_path, capsys):
+    for args, message in (
+        ([f"ckpt={tmp_path / 'none.ckpt'}", f"input={tmp_path}"], "none.ckpt: no such checkpoint file"),
+        (["model=tiny", f"input={tmp_path / 'none.jpg'}"], "none.jpg: no such file or folder"),
+        (["model=tiny", f"input={tmp_path}"], "the folder holds no images"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            infer.main(args)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_unmatched_detection_file_is_an_error(tmp_path, testdata_dir, capsys):
+    img = tmp_path / "photo.jpg"
+    shutil.copy(testdata_dir / "coco" / "000000000785.jpg", img)
+    with pytest.raises(SystemExit):
+        infer.main(
+            [
+                "model=tiny",
+                f"input={img}",
+                f"bboxes={testdata_dir / 'coco' / 'test_coco.json'}",
+                f"output_dir={tmp_path / 'o'}",
+            ]
+        )
+    assert "none of the 1 input images is in the detection file" in capsys.readouterr().err
+
+
+def test_console_script_help_and_exit_status():
+    proc = subprocess.run(
+        [sys.executable, "-m", "posekit.cli.infer", "-h"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and "posekit-infer" in proc.stdout and "bboxes=PATH" in proc.stdout
