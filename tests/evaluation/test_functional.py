@@ -19,7 +19,6 @@ from posekit.evaluation.functional import (
     keypoint_pck_accuracy,
     multilabel_classification_accuracy,
     pose_pck_accuracy,
-    simcc_pck_accuracy,
     transform_ann,
     transform_keypoints,
     transform_pred,
@@ -96,17 +95,6 @@ def test_pose_pck_accuracy_heatmaps_and_mmpose_norm_order():
     np.testing.assert_array_equal(acc_t, acc_n)
     assert (avg_t, cnt_t) == (avg_n, cnt_n)
     assert pose_pck_accuracy(np.zeros((2, 0, 4, 4)), np.zeros((2, 0, 4, 4)), np.zeros((2, 0))) == (None, 0, 0)
-
-
-def test_simcc_pck_accuracy():
-    x = np.zeros((1, 2, 12), dtype=np.float32)
-    y = np.zeros((1, 2, 16), dtype=np.float32)
-    x[0, 0, 4] = y[0, 0, 6] = 1  # -> (2, 3) after / split ratio 2
-    x[0, 1, 10] = y[0, 1, 2] = 1  # -> (5, 1)
-    target = np.array([[[2, 3], [2, 1]]], dtype=np.float32)
-    acc, avg, cnt = simcc_pck_accuracy((x, y), target, 2.0, np.ones((1, 2), bool), thr=0.05)
-    np.testing.assert_allclose(acc, [1.0, 0.0])
-    assert avg == pytest.approx(0.5) and cnt == 2
 
 
 def test_maxima():

@@ -218,27 +218,41 @@ def pose_pck_accuracy(output: Any, target: Any, mask: Any, thr: float = 0.05, no
 
 
 def simcc_pck_accuracy(
-    output: tuple[Any, Any],
-    target: Any,
+    output: tuple[np.ndarray, np.ndarray],
+    target: tuple[np.ndarray, np.ndarray],
     simcc_split_ratio: float,
-    mask: Any,
+    mask: np.ndarray,
     thr: float = 0.05,
-    normalize: Any = None,
+    normalize: np.ndarray | None = None,
 ) -> tuple:
-    """PCK of SimCC predictions ``(x (N,K,Wx), y (N,K,Wy))`` against keypoints ``target`` ``(N, K, 2)``.
+    """PCK between the arg-max bins of predicted and target SimCC vectors (MMPose 1.3.2's ``simcc_pck_accuracy``).
 
-    Predicted bins are divided by ``simcc_split_ratio``; the default normalisation is
-    ``[Wx / ratio, Wy / ratio]`` (MMPose's). Returns ``(acc, avg_acc, cnt)``.
+    Args:
+        output: predicted ``(x (N, K, Wx), y (N, K, Wy))``.
+        target: target labels ``(gt_x (N, K, Wx), gt_y (N, K, Wy))`` (the codec's ``keypoint_x_labels`` /
+            ``keypoint_y_labels``).
+        simcc_split_ratio: bins per input pixel; both arg-max locations are divided by it.
+        mask: ``(N, K)`` visibility; invisible joints are ignored.
+        thr: threshold on the normalised distance.
+        normalize: ``(N, 2)`` normalisation factor; default ``[[H, W]]`` per instance with ``W = Wx / ratio``,
+            ``H = Wy / ratio``, in MMPose's order (so x distances are divided by H and y distances by W, as
+            MMPose does).
+
+    Returns:
+        ``(acc (K,), avg_acc, cnt)`` as :func:`keypoint_pck_accuracy`.
     """
     pred_x, pred_y = _np(output[0]), _np(output[1])
+    gt_x, gt_y = _np(target[0]), _np(target[1])
     n, _, wx = pred_x.shape
     wy = pred_y.shape[-1]
-    h, w = int(wx / simcc_split_ratio), int(wy / simcc_split_ratio)
+    w, h = int(wx / simcc_split_ratio), int(wy / simcc_split_ratio)
     if normalize is None:
         normalize = np.tile(np.array([[h, w]]), (n, 1))
     pred_coords, _ = get_simcc_maximum(pred_x, pred_y)
     pred_coords /= simcc_split_ratio
-    return keypoint_pck_accuracy(pred_coords, _np(target), mask, thr, normalize)
+    gt_coords, _ = get_simcc_maximum(gt_x, gt_y)
+    gt_coords /= simcc_split_ratio
+    return keypoint_pck_accuracy(pred_coords, gt_coords, _np(mask), thr, normalize)
 
 
 def multilabel_classification_accuracy(pred: Any, gt: Any, mask: Any, thr: float = 0.5) -> float:

@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import re
+import tempfile
 import types
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -27,11 +28,13 @@ import torch.nn as nn
 
 __all__ = [
     "LoadResult",
+    "atomic_torch_save",
     "RemoteCheckpointError",
     "get_state_dict",
     "load_checkpoint",
     "load_checkpoint_file",
     "load_state_dict",
+    "prepare_state_dict",
     "resolve_checkpoint_path",
 ]
 
@@ -196,6 +199,21 @@ def _select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str, source: 
 # --------------------------------------------------------------------------------------------------------------
 
 
+def prepare_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
+    """A copy of ``state_dict`` adapted by every submodule of ``module`` that defines
+    ``prepare_state_dict(state_dict, prefix)`` (e.g. the ViT backbone resizes ``{prefix}pos_embed`` to its grid).
+
+    :func:`load_state_dict` calls this before comparing shapes, so such entries are adapted instead of skipped as
+    shape mismatches. The hooks must be idempotent: ``module.load_state_dict`` may run them again.
+    """
+    prepared = OrderedDict(state_dict)
+    for name, sub in module.named_modules():
+        prepare = getattr(sub, "prepare_state_dict", None)
+        if callable(prepare):
+            prepare(prepared, f"{name}." if name else "")
+    return prepared
+
+
 def load_state_dict(
     module: nn.Module,
     state_dict: Mapping[str, torch.Tensor],
@@ -204,7 +222,9 @@ def load_state_dict(
 ) -> LoadResult:
     """Copy ``state_dict`` into ``module``.
 
-    Entries whose shape differs from the module's are skipped (reported as missing) rather than raising. With
+    Submodules defining ``prepare_state_dict(state_dict, prefix)`` adapt their entries first (see
+    :func:`prepare_state_dict`: a ViT ``pos_embed`` of another grid is resized, not skipped). Entries whose shape
+    still differs from the module's are skipped (reported as missing) rather than raising. With
     ``strict=True`` any missing, unexpected or mismatched key raises ``RuntimeError``; otherwise they are logged
     as a warning.
 
@@ -212,6 +232,7 @@ def load_state_dict(
         :class:`LoadResult` ``(missing_keys, unexpected_keys)``.
     """
     log = log or logger
+    state_dict = prepare_state_dict(module, state_dict)
     own = module.state_dict()
     mismatched = [
         f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
@@ -269,3 +290,19 @@ def load_checkpoint(
         state_dict = _select_prefix(state_dict, prefix, source)
     logger.info("loading %s%s into %s", source, f" (prefix {prefix!r})" if prefix else "", type(module).__name__)
     return load_state_dict(module, state_dict, strict=strict)
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then ``os.replace`` onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
