@@ -124,7 +124,7 @@ class UDPHeatmap(BaseKeypointCodec):
         B, C, H, W = heatmaps.shape
         if self.heatmap_type == "gaussian":
             keypoints, scores = get_heatmap_maximum_torch(heatmaps)
-            keypoints = refine_keypoints_dark_udp_torch(keypoints, heatmaps, self.blur_kernel_size)
+            keypoints = refine_keypoints_dark_udp_torch(keypoints, heatmaps, self.blur_kernel_size, scores)
         else:
             K = self._check_combined(C)
             labels = gaussian_blur_reflect_torch(heatmaps[:, ::3], 2 * self.blur_kernel_size + 1)
@@ -132,9 +132,14 @@ class UDPHeatmap(BaseKeypointCodec):
             radius = self.radius_factor * max(W, H)
             k_offset = torch.arange(K, device=heatmaps.device) * (W * H)
             index = (keypoints[..., 0] + keypoints[..., 1] * W).long() + k_offset  # (B, K)
+            # MMPose indexes the K offset maps flattened one after another (a -1 maximum wraps around)
             index = torch.remainder(index, K * H * W)
-            offsets = torch.stack((heatmaps[:, 1::3].reshape(B, -1), heatmaps[:, 2::3].reshape(B, -1)), dim=-1)
-            keypoints = keypoints + offsets.gather(1, index[..., None].expand(-1, -1, 2)) * radius
+            # ... which are channels 3k + 1 (x) and 3k + 2 (y) of the output: read the 2K values in place
+            k_map, pixel = torch.div(index, H * W, rounding_mode="floor"), torch.remainder(index, H * W)
+            x_index = (3 * k_map + 1) * (H * W) + pixel
+            flat = heatmaps.reshape(B, C * H * W)
+            offsets = torch.stack((flat.gather(1, x_index), flat.gather(1, x_index + H * W)), dim=-1)
+            keypoints = keypoints + offsets * radius
         W_, H_ = self.heatmap_size
         scale = heatmaps.new_tensor([(self.input_size[0]) / (W_ - 1), (self.input_size[1]) / (H_ - 1)])
         return (keypoints * scale)[:, None], scores[:, None]

@@ -57,9 +57,13 @@ def _windowed_gaussians(
 ) -> np.ndarray:
     """Max over instances of Gaussians cut to integer windows, as MMPose pastes its local patches.
 
+    Only the (L, L) patch of each keypoint is evaluated (L = the longest ``window_len``) and scattered into the
+    maps, with the same float32 expression as MMPose's patch, so the values are MMPose's.
+
     Args:
         left_top, right_bottom: (N, K, 2) int64 window bounds in map pixels ([left, right) x [top, bottom)).
-        center: (N, K, 2) Gaussian centre in *window* coordinates (MMPose's ``x0, y0``).
+        center: (N, K, 2) Gaussian centre in *window* coordinates (MMPose's ``x0, y0``); (N, 1, 2) when it is the
+            same for all keypoints (MSRA), so the patch is computed once per instance.
         window_len: (N,) length of MMPose's patch (``len(arange(0, 2 * radius + 1))``).
         sigma: (N,) Gaussian sigma.
         draw: (N, K) which keypoints are drawn.
@@ -68,20 +72,30 @@ def _windowed_gaussians(
         (K, H, W) float32.
     """
     N, K = draw.shape
-    if N == 0:
+    if N == 0 or not draw.any():
         return np.zeros((K, H, W), dtype=np.float32)
-    cols, rows = np.arange(W), np.arange(H)
-    off_x = cols - left_top[..., 0:1]  # (N, K, W) position inside the patch
-    off_y = rows - left_top[..., 1:2]  # (N, K, H)
+    offsets = np.arange(int(window_len.max()))
+    cols = left_top[..., 0:1] + offsets  # (N, K, L) map column of each patch column
+    rows = left_top[..., 1:2] + offsets  # (N, K, L)
     wlen = window_len[:, None, None]
-    in_x = (off_x >= 0) & (cols < right_bottom[..., 0:1]) & (off_x < wlen)
-    in_y = (off_y >= 0) & (rows < right_bottom[..., 1:2]) & (off_y < wlen)
-    dx = off_x.astype(np.float32) - center[..., 0:1].astype(np.float32)
-    dy = off_y.astype(np.float32) - center[..., 1:2].astype(np.float32)
+    in_x = (offsets < wlen) & (cols >= 0) & (cols < W) & (cols < right_bottom[..., 0:1])
+    in_y = (offsets < wlen) & (rows >= 0) & (rows < H) & (rows < right_bottom[..., 1:2]) & draw[..., None]
+    dx = offsets.astype(np.float32) - center[..., 0:1].astype(np.float32)  # (N, K, L)
+    dy = offsets.astype(np.float32) - center[..., 1:2].astype(np.float32)
     denom = (2 * sigma**2).astype(np.float32)[:, None, None, None]
-    gauss = np.exp(-(dy[..., :, None] ** 2 + dx[..., None, :] ** 2) / denom)  # (N, K, H, W)
-    mask = draw[..., None, None] & in_y[..., :, None] & in_x[..., None, :]
-    return np.where(mask, gauss, np.float32(0)).max(axis=0)
+    gauss = np.exp(-(dy[..., :, None] ** 2 + dx[..., None, :] ** 2) / denom)  # (N, K, L, L)
+    # flat index of every patch pixel in the (K, H, W) maps; pixels outside the window go to one spare slot
+    size = K * H * W
+    rows_index = np.where(in_y, rows * W + (np.arange(K) * (H * W))[:, None], -size)
+    cols_index = np.where(in_x, cols, -size)
+    index = rows_index[..., :, None] + cols_index[..., None, :]
+    index = np.where(index >= 0, index, size)
+    buffer = np.zeros(size + 1, dtype=np.float32)
+    if N == 1:  # one patch per map: plain assignment
+        buffer[index] = gauss
+    else:  # overlapping instances combine by maximum (the maps start at 0, Gaussians are >= 0)
+        np.maximum.at(buffer, index, gauss)
+    return buffer[:size].reshape(K, H, W)
 
 
 def generate_gaussian_heatmaps(
@@ -114,7 +128,7 @@ def generate_gaussian_heatmaps(
     labeled = keypoints_visible >= 0.5
     outside = _outside(left_top, right_bottom, W, H)
     weights[labeled & outside] = 0
-    center = np.broadcast_to(window // 2, mu.shape)
+    center = np.repeat(window // 2, 2, axis=-1)  # (N, 1, 2): the same patch for every keypoint of an instance
     heatmaps = _windowed_gaussians(
         W, H, left_top, right_bottom, center, np.ceil(window[:, 0, 0]), sig, labeled & ~outside
     )

@@ -96,9 +96,17 @@ class RandomFlip(BaseTransform):
             probs = [prob / len(directions)] * len(directions) + [1.0 - prob]
         self._choices: list[str | None] = directions + [None]
         self._probs = np.asarray(probs, dtype=np.float64)
+        # np.random.choice(n, p=probs) without its per-call validation: the same cdf, the same single uniform
+        # draw from the global RNG and the same search, hence the same choices for the same seed
+        cdf = self._probs.cumsum()
+        self._cdf = (cdf / cdf[-1]).tolist()
 
     def _choose_direction(self) -> str | None:
-        return self._choices[int(np.random.choice(len(self._choices), p=self._probs))]
+        u = np.random.random_sample()
+        for choice, bound in zip(self._choices, self._cdf):
+            if u < bound:
+                return choice
+        return self._choices[-1]
 
     def transform(self, results: dict) -> dict:
         flip_dir = self._choose_direction()
