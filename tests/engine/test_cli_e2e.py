@@ -64,8 +64,9 @@ def test_train_writes_metrics_and_checkpoints(trained_run):
 def test_eval_from_checkpoint_reproduces_val_metrics(trained_run):
     work, run_dir, _ = trained_run
     out = work / "eval_out"
-    proc = _run([*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"output_dir={out}",
-                 "accelerator=cpu"], work)
+    proc = _run(
+        [*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"output_dir={out}", "accelerator=cpu"], work
+    )
     assert "coco/AP" in proc.stdout
     evaluated = json.loads((out / "metrics.json").read_text())["val"]
     trained = json.loads((run_dir / "metrics.json").read_text())["val"]
@@ -76,16 +77,31 @@ def test_eval_with_detected_boxes_override(trained_run):
     work, run_dir, _ = trained_run
     dets = next((work / "cache").glob("**/person_detections_val.json"))
     out = work / "eval_det"
-    _run([*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"data.val.bbox_file={dets}",
-          f"output_dir={out}", "accelerator=cpu"], work)
+    _run(
+        [
+            *_cli("eval"),
+            f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}",
+            f"data.val.bbox_file={dets}",
+            f"output_dir={out}",
+            "accelerator=cpu",
+        ],
+        work,
+    )
     metrics = json.loads((out / "metrics.json").read_text())["val"]
     assert 0.0 <= metrics["coco/AP"] <= 1.0
 
 
 def test_resume_from_last_continues(trained_run):
     work, run_dir, _ = trained_run
-    proc = _run([*_cli("train"), *[a for a in TINY if not a.startswith("trainer.max_epochs")],
-                 "trainer.max_epochs=3", "ckpt_path=last"], work)
+    proc = _run(
+        [
+            *_cli("train"),
+            *[a for a in TINY if not a.startswith("trainer.max_epochs")],
+            "trainer.max_epochs=3",
+            "ckpt_path=last",
+        ],
+        work,
+    )
     run2 = work / proc.stdout.split("run directory ")[1].split()[0]
     assert run2 != run_dir
     summary = json.loads((run2 / "metrics.json").read_text())
@@ -97,8 +113,7 @@ def test_resume_from_last_continues(trained_run):
 
 
 def test_missing_dataset_fails_fast_with_path(tmp_path):
-    proc = _run([*_cli("train"), "experiment=coco_hrnet", f"paths.data_dir={tmp_path}/nowhere"], tmp_path,
-                check=False)
+    proc = _run([*_cli("train"), "experiment=coco_hrnet", f"paths.data_dir={tmp_path}/nowhere"], tmp_path, check=False)
     assert proc.returncode == 2
     err = proc.stderr.strip().splitlines()[-1]
     assert "person_keypoints_train2017.json" in err and "paths.data_dir" in err
@@ -112,7 +127,10 @@ def test_wrong_config_key_is_one_line_error(tmp_path):
 
 def test_eval_rejects_checkpoint_of_another_model(trained_run, tmp_path):
     work, run_dir, _ = trained_run
-    proc = _run([*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "model=res50",
-                 f"output_dir={tmp_path}"], work, check=False)
+    proc = _run(
+        [*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "model=res50", f"output_dir={tmp_path}"],
+        work,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "does not fit" in proc.stderr

@@ -38,14 +38,21 @@ def test_ddp_two_cpu_processes_gather_the_same_metrics(tmp_path):
     dm = build_datamodule(cfg)
     dm.prepare_data()
     lit = build_lit_module(cfg, dm)
-    single = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False).validate(lit, datamodule=dm, verbose=False)[0]
+    single = pl.Trainer(
+        accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False
+    ).validate(lit, datamodule=dm, verbose=False)[0]
 
     dm2 = build_datamodule(cfg)
     lit2 = build_lit_module(cfg, dm2)
     lit2.load_state_dict(lit.state_dict())
-    ddp = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, enable_progress_bar=False,
-                     enable_model_summary=False).validate(lit2, datamodule=dm2, verbose=False)[0]
+    ddp = pl.Trainer(
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp_spawn",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    ).validate(lit2, datamodule=dm2, verbose=False)[0]
     assert set(single) == set(ddp) and "coco/AP" in single
     for key, value in single.items():
         assert ddp[key] == pytest.approx(value, abs=1e-6), key
@@ -54,12 +61,22 @@ def test_ddp_two_cpu_processes_gather_the_same_metrics(tmp_path):
 def test_multirun_sweep_two_lrs_two_losses(tmp_path):
     env = dict(os.environ, POSEKIT_CACHE=str(tmp_path / "cache"), PYTHONWARNINGS="ignore")
     args = [
-        sys.executable, "-m", "posekit.cli.train", "-m",
+        sys.executable,
+        "-m",
+        "posekit.cli.train",
+        "-m",
         "optim.lr=1e-3,3e-3",
         "model.head.loss._target_=posekit.models.losses.KeypointMSELoss,posekit.models.losses.KeypointOHKMMSELoss",
-        "data.synthetic.num_train=4", "data.synthetic.num_val=2", "data.batch_size=4", "data.num_workers=0",
-        "trainer.max_epochs=1", "trainer.check_val_every_n_epoch=1", "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false", "scheduler.warmup_iters=1", f"hydra.sweep.dir={tmp_path}/sweep",
+        "data.synthetic.num_train=4",
+        "data.synthetic.num_val=2",
+        "data.batch_size=4",
+        "data.num_workers=0",
+        "trainer.max_epochs=1",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "scheduler.warmup_iters=1",
+        f"hydra.sweep.dir={tmp_path}/sweep",
     ]
     proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -17,8 +17,9 @@ class _Net(nn.Module):
 
 def test_param_groups_norm_and_bias_decay():
     net = _Net()
-    groups = build_param_groups(net, lr=0.1, weight_decay=0.05, paramwise_cfg={"norm_decay_mult": 0.0,
-                                                                               "bias_decay_mult": 0.0})
+    groups = build_param_groups(
+        net, lr=0.1, weight_decay=0.05, paramwise_cfg={"norm_decay_mult": 0.0, "bias_decay_mult": 0.0}
+    )
     by_param = {id(p): g for g in groups for p in g["params"]}
     assert by_param[id(net.conv.weight)]["weight_decay"] == pytest.approx(0.05)
     assert by_param[id(net.conv.bias)]["weight_decay"] == 0.0
@@ -29,8 +30,9 @@ def test_param_groups_norm_and_bias_decay():
 
 def test_param_groups_custom_keys_longest_match():
     net = _Net()
-    groups = build_param_groups(net, 1.0, 0.1, {"custom_keys": {"head": {"lr_mult": 10.0},
-                                                                "head.bias": {"lr_mult": 2.0, "decay_mult": 0.0}}})
+    groups = build_param_groups(
+        net, 1.0, 0.1, {"custom_keys": {"head": {"lr_mult": 10.0}, "head.bias": {"lr_mult": 2.0, "decay_mult": 0.0}}}
+    )
     by_param = {id(p): g for g in groups for p in g["params"]}
     assert by_param[id(net.head.weight)]["lr"] == pytest.approx(10.0)
     assert by_param[id(net.head.bias)]["lr"] == pytest.approx(2.0)

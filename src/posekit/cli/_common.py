@@ -11,8 +11,14 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, Interpolation
 
 T = TypeVar("T")
 
-USER_ERRORS = (FileNotFoundError, ValueError, KeyError, ConfigAttributeError, ConfigKeyError,
-               InterpolationResolutionError)
+USER_ERRORS = (
+    FileNotFoundError,
+    ValueError,
+    KeyError,
+    ConfigAttributeError,
+    ConfigKeyError,
+    InterpolationResolutionError,
+)
 
 
 def guarded(prog: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -245,6 +245,8 @@ def evaluate(
         trainer.validate(lit, datamodule=datamodule)
     metrics = dict(getattr(lit, "last_metrics", {}) or {})
     if output_dir is not None:
-        write_json_atomic({split: metrics, "ckpt": str(path.resolve()), "overrides": list(overrides)},
-                          Path(output_dir) / "metrics.json")
+        write_json_atomic(
+            {split: metrics, "ckpt": str(path.resolve()), "overrides": list(overrides)},
+            Path(output_dir) / "metrics.json",
+        )
     return metrics
