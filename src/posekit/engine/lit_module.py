@@ -34,6 +34,8 @@ class PoseLitModule(pl.LightningModule):
         channels_last: convert the model and inputs to channels_last memory format.
         compile: ``torch.compile`` the backbone and head in place (keeps state_dict keys).
         config: the resolved run configuration, stored in every checkpoint (``posekit_cfg``).
+        config_raw: the same configuration with its interpolations kept (``posekit_cfg_raw``), so that an
+            evaluation can override e.g. ``paths.data_dir`` and have the data paths follow.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class PoseLitModule(pl.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         config: Mapping[str, Any] | None = None,
+        config_raw: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
@@ -62,6 +65,9 @@ class PoseLitModule(pl.LightningModule):
         self.channels_last = channels_last
         self.compile_model = compile
         self.posekit_cfg = _plain(config)
+        self.posekit_cfg_raw = (
+            OmegaConf.to_container(config_raw, resolve=False) if isinstance(config_raw, DictConfig) else config_raw
+        )
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
@@ -170,4 +176,6 @@ class PoseLitModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.posekit_cfg is not None:
             checkpoint["posekit_cfg"] = self.posekit_cfg
+        if self.posekit_cfg_raw is not None:
+            checkpoint["posekit_cfg_raw"] = self.posekit_cfg_raw
         checkpoint["posekit_version"] = __import__("posekit").__version__

@@ -69,6 +69,7 @@ def build_lit_module(cfg: DictConfig, datamodule=None) -> PoseLitModule:
         channels_last=bool(cfg.get("channels_last", False)),
         compile=bool(cfg.get("compile", False)),
         config=OmegaConf.to_container(cfg, resolve=True),
+        config_raw=OmegaConf.to_container(cfg, resolve=False),
     )
 
 
@@ -202,6 +203,32 @@ def _apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     return cfg
 
 
+def _eval_config(
+    ckpt: Mapping[str, Any], path: str, overrides: Sequence[str], output_dir: str | os.PathLike | None
+) -> DictConfig:
+    """The checkpoint's configuration with ``overrides`` applied.
+
+    The unresolved copy (``posekit_cfg_raw``) is preferred so that ``paths.data_dir=...`` moves the data paths that
+    interpolate it; the resolved copy is the fallback (older checkpoints, or interpolations that no longer resolve).
+    """
+    out = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="posekit_eval_")
+    candidates = []
+    if ckpt.get("posekit_cfg_raw") is not None:
+        candidates.append(OmegaConf.create(ckpt["posekit_cfg_raw"]))
+    candidates.append(load_checkpoint_config(ckpt, path))
+    last_err: Exception | None = None
+    for cfg in candidates:
+        OmegaConf.update(cfg, "paths.output_dir", out, force_add=True)
+        cfg = _apply_overrides(cfg, overrides)
+        try:
+            OmegaConf.to_container(cfg, resolve=True)
+        except Exception as err:  # noqa: BLE001 - an interpolation of the raw copy no longer resolves
+            last_err = err
+            continue
+        return cfg
+    raise PosekitError(f"{path}: the stored configuration does not resolve with {list(overrides)}: {last_err}")
+
+
 def evaluate(
     ckpt_path: str,
     overrides: Sequence[str] = (),
@@ -219,10 +246,7 @@ def evaluate(
     if not path.exists():
         raise PosekitError(f"ckpt={ckpt_path}: no such file")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = load_checkpoint_config(ckpt, str(path))
-    if output_dir is not None:
-        OmegaConf.update(cfg, "paths.output_dir", str(output_dir), force_add=True)
-    cfg = _apply_overrides(cfg, overrides)
+    cfg = _eval_config(ckpt, str(path), overrides, output_dir)
     datamodule = build_datamodule(cfg)
     if batch_size:
         datamodule.val_batch_size = int(batch_size)
