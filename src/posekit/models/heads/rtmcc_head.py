@@ -19,8 +19,8 @@ from posekit.models.utils.layers import init_from_cfg, to_builtin
 from posekit.models.utils.rtmcc_block import RTMCCBlock
 from posekit.models.utils.transformer import ScaleNorm
 
-from .base_head import BaseHead, match_dtype, simcc_maximum
-from .simcc_head import get_simcc_normalized
+from .base_head import BaseHead
+from .simcc_head import SimCCTrainingMixin, get_simcc_normalized
 from .tta import flip_vectors
 
 __all__ = ["RTMCCHead"]
@@ -40,7 +40,7 @@ _DEFAULT_GAU = MappingProxyType(
 _DEFAULT_LOSS = MappingProxyType({"type": "KLDiscretLoss", "use_target_weight": True})
 
 
-class RTMCCHead(BaseHead):
+class RTMCCHead(SimCCTrainingMixin, BaseHead):
     """Top-down SimCC head of RTMPose: large-kernel conv, ScaleNorm + linear, GAU, x/y classifiers.
 
     Args:
@@ -179,30 +179,3 @@ class RTMCCHead(BaseHead):
                 {"heatmaps": heatmaps, "keypoint_x_labels": pred_x[:, None], "keypoint_y_labels": pred_y[:, None]},
             )
         return keypoints, scores
-
-    def loss(
-        self, feats: Sequence[Tensor], batch: Any, train_cfg: Mapping[str, Any] | None = None
-    ) -> dict[str, Tensor]:
-        """``{'loss_kpt': KL loss, 'acc_pose': MMPose's simcc_pck_accuracy (PCK@0.05 of the arg-max bins)}``.
-
-        Uses ``batch.targets``: ``keypoint_x_labels`` (B, K, Wx), ``keypoint_y_labels`` (B, K, Wy),
-        ``keypoint_weights`` (B, K). ``train_cfg={'compute_acc': False}`` skips ``acc_pose`` (a host sync).
-        """
-        train_cfg = train_cfg or {}
-        pred_x, pred_y = self.forward(feats)
-        gt_x = match_dtype(self.get_target(batch, "keypoint_x_labels"), pred_x)
-        gt_y = match_dtype(self.get_target(batch, "keypoint_y_labels"), pred_y)
-        keypoint_weights = match_dtype(self.get_target(batch, "keypoint_weights"), pred_x)
-
-        losses = {"loss_kpt": self.loss_module((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)}
-        if train_cfg.get("compute_acc", True):
-            losses["acc_pose"] = self.simcc_accuracy((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)
-        return losses
-
-    def simcc_accuracy(self, pred: tuple[Tensor, Tensor], gt: tuple[Tensor, Tensor], weights: Tensor) -> Tensor:
-        """MMPose's ``simcc_pck_accuracy``: PCK@0.05 of the arg-max bins / split ratio, normalised by ``[H, W]``."""
-        wx, wy = pred[0].shape[-1], pred[1].shape[-1]
-        w, h = int(wx / self.simcc_split_ratio), int(wy / self.simcc_split_ratio)
-        pred_locs = simcc_maximum(*pred) / self.simcc_split_ratio
-        gt_locs = simcc_maximum(*gt) / self.simcc_split_ratio
-        return self.pck_accuracy(pred_locs, gt_locs, weights, [h, w])

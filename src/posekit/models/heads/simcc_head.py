@@ -31,7 +31,39 @@ def get_simcc_normalized(batch_pred_simcc: Tensor, sigma: float | None = None) -
     return torch.where(amax > 1, batch_pred_simcc / amax, batch_pred_simcc)
 
 
-class SimCCHead(BaseHead):
+class SimCCTrainingMixin:
+    """``loss`` and ``acc_pose`` shared by the SimCC heads (:class:`SimCCHead`, ``RTMCCHead``).
+
+    Needs ``forward(feats) -> (pred_x (B, K, Wx), pred_y (B, K, Wy))``, ``loss_module`` and ``simcc_split_ratio``.
+    """
+
+    def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
+        """``{'loss_kpt': KL loss, 'acc_pose': MMPose's simcc_pck_accuracy (PCK@0.05 of the arg-max bins)}``.
+
+        Uses ``batch.targets``: ``keypoint_x_labels`` (B, K, Wx), ``keypoint_y_labels`` (B, K, Wy),
+        ``keypoint_weights`` (B, K). ``train_cfg={'compute_acc': False}`` skips ``acc_pose`` (a host sync).
+        """
+        train_cfg = train_cfg or {}
+        pred_x, pred_y = self.forward(feats)
+        gt_x = match_dtype(self.get_target(batch, "keypoint_x_labels"), pred_x)
+        gt_y = match_dtype(self.get_target(batch, "keypoint_y_labels"), pred_y)
+        keypoint_weights = match_dtype(self.get_target(batch, "keypoint_weights"), pred_x)
+
+        losses = {"loss_kpt": self.loss_module((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)}
+        if train_cfg.get("compute_acc", True):
+            losses["acc_pose"] = self.simcc_accuracy((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)
+        return losses
+
+    def simcc_accuracy(self, pred: tuple[Tensor, Tensor], gt: tuple[Tensor, Tensor], weights: Tensor) -> Tensor:
+        """MMPose's ``simcc_pck_accuracy``: PCK@0.05 of the arg-max bins / split ratio, normalised by ``[H, W]``."""
+        wx, wy = pred[0].shape[-1], pred[1].shape[-1]
+        w, h = int(wx / self.simcc_split_ratio), int(wy / self.simcc_split_ratio)
+        pred_locs = simcc_maximum(*pred) / self.simcc_split_ratio
+        gt_locs = simcc_maximum(*gt) / self.simcc_split_ratio
+        return self.pck_accuracy(pred_locs, gt_locs, weights, [h, w])
+
+
+class SimCCHead(SimCCTrainingMixin, BaseHead):
     """Top-down `SimCC <https://arxiv.org/abs/2107.03332>`_ head: an optional deconvolution head producing
     K maps, flattened and fed to two Linear layers that classify the x and y bins.
 
@@ -174,24 +206,3 @@ class SimCCHead(BaseHead):
         pred_y = get_simcc_normalized(pred_y.detach(), sy)
         heatmaps = torch.matmul(pred_y.unsqueeze(-1), pred_x.unsqueeze(-2))  # (B, K, Wy, Wx)
         return {"heatmaps": heatmaps, "keypoint_x_labels": pred_x[:, None], "keypoint_y_labels": pred_y[:, None]}
-
-    def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
-        """``loss_kpt`` (KL on ``keypoint_x_labels``/``keypoint_y_labels``) and ``acc_pose`` (SimCC PCK)."""
-        train_cfg = train_cfg or {}
-        pred_x, pred_y = self.forward(feats)
-        gt_x = match_dtype(self.get_target(batch, "keypoint_x_labels"), pred_x)
-        gt_y = match_dtype(self.get_target(batch, "keypoint_y_labels"), pred_y)
-        keypoint_weights = match_dtype(self.get_target(batch, "keypoint_weights"), pred_x)
-
-        losses = {"loss_kpt": self.loss_module((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)}
-        if train_cfg.get("compute_acc", True):
-            losses["acc_pose"] = self.simcc_accuracy((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)
-        return losses
-
-    def simcc_accuracy(self, pred: tuple[Tensor, Tensor], gt: tuple[Tensor, Tensor], weights: Tensor) -> Tensor:
-        """MMPose's ``simcc_pck_accuracy``: PCK@0.05 of the arg-max bins / split ratio, normalised by ``[H, W]``."""
-        wx, wy = pred[0].shape[-1], pred[1].shape[-1]
-        w, h = int(wx / self.simcc_split_ratio), int(wy / self.simcc_split_ratio)
-        pred_locs = simcc_maximum(*pred) / self.simcc_split_ratio
-        gt_locs = simcc_maximum(*gt) / self.simcc_split_ratio
-        return self.pck_accuracy(pred_locs, gt_locs, weights, [h, w])
