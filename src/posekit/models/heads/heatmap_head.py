@@ -155,6 +155,17 @@ class HeatmapHead(BaseHead):
         else:
             self.deconv_layers = nn.Identity()
 
+        self._build_conv_and_final_layers(in_channels, out_channels, conv_out_channels, conv_kernel_sizes, final_layer)
+
+    def _build_conv_and_final_layers(
+        self,
+        in_channels: int,
+        out_channels: int,
+        conv_out_channels: Sequence[int] | None,
+        conv_kernel_sizes: Sequence[int] | None,
+        final_layer: Any,
+    ) -> None:
+        """The part after the deconvolutions (shared with ViPNASHead): conv layers, final layer, weight init."""
         if conv_out_channels:
             if conv_kernel_sizes is None or len(conv_out_channels) != len(conv_kernel_sizes):
                 raise ValueError(

@@ -12,9 +12,7 @@ from .heatmap_head import (
     _DEFAULT_FINAL_LAYER,
     _DEFAULT_LOSS,
     HeatmapHead,
-    make_conv_layers,
     make_deconv_layers,
-    make_final_layer,
 )
 
 __all__ = ["ViPNASHead"]
@@ -70,17 +68,4 @@ class ViPNASHead(HeatmapHead):
         else:
             self.deconv_layers = nn.Identity()
 
-        if conv_out_channels:
-            if conv_kernel_sizes is None or len(conv_out_channels) != len(conv_kernel_sizes):
-                raise ValueError(
-                    '"conv_out_channels" and "conv_kernel_sizes" should be integer sequences with the same length. '
-                    f"Got mismatched lengths {conv_out_channels} and {conv_kernel_sizes}"
-                )
-            self.conv_layers = make_conv_layers(in_channels, conv_out_channels, conv_kernel_sizes)
-            in_channels = conv_out_channels[-1]
-        else:
-            self.conv_layers = nn.Identity()
-
-        self.final_layer = make_final_layer(in_channels, out_channels, final_layer)
-        self._register_load_state_dict_pre_hook(self._load_state_dict_pre_hook)
-        self.init_weights()
+        self._build_conv_and_final_layers(in_channels, out_channels, conv_out_channels, conv_kernel_sizes, final_layer)
