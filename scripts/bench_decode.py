@@ -8,13 +8,15 @@ For a batch of B crops (default 64) the network outputs of the original and of t
   original output, and ``codec.decode`` is called on the numpy arrays. posekit's numpy decode is MMPose 1.3.2's
   decode (``tests/codecs`` checks it against MMPose's own outputs); looping over samples is what MMPose's
   ``BaseHead.decode`` does.
-* **posekit batched**: what posekit's heads do: ``flip_heatmaps`` / ``flip_vectors`` and the average on the whole
-  batch on device, one ``codec.decode`` call on the batch tensor, results copied to the host.
+* **posekit batched**: what posekit's heads do: ``average_flip_heatmaps`` / ``average_flip_vectors`` (mirror back
+  and average in one pass per cache-sized chunk; with ``--reuse-buffer`` into a buffer allocated once, which
+  a caller can pass as ``out=``) on the whole batch on device, one ``codec.decode`` call on the batch tensor,
+  results copied to the host.
 * **MMPose 1.3.2 code** (for reference): MMPose's head path itself: the batched torch flip and average (MMPose's
-  ``flip_heatmaps`` / ``flip_vectors``, which posekit's reproduce op for op), ``to_numpy``, then per sample MMPose
-  1.3.2's decode functions, re-implemented below line for line (``gaussian_blur`` calling OpenCV once per map,
-  ``refine_keypoints_dark`` looping over keypoints in Python, ...). posekit's numpy decode is a vectorized
-  rewrite of these, so this column is slower than the per-sample numpy one.
+  ``flip_heatmaps`` / ``flip_vectors``, re-implemented op for op; they give posekit's numbers), ``to_numpy``,
+  then per sample MMPose 1.3.2's decode functions, re-implemented below line for line (``gaussian_blur`` calling
+  OpenCV once per map, ``refine_keypoints_dark`` looping over keypoints in Python, ...). posekit's numpy decode
+  is a vectorized rewrite of these, so this column is slower than the per-sample numpy one.
 
 Inputs look like network outputs: the codec's targets of random keypoints (and of the mirrored keypoints for the
 flipped branch) plus Gaussian noise. The script asserts that both ways give the same keypoints (within
@@ -51,7 +53,7 @@ from bench_common import (  # noqa: E402
 
 from posekit.codecs import MSRAHeatmap, SimCCLabel, UDPHeatmap  # noqa: E402
 from posekit.datasets import load_metainfo  # noqa: E402
-from posekit.models.heads.tta import flip_heatmaps, flip_vectors  # noqa: E402
+from posekit.models.heads.tta import average_flip_heatmaps, average_flip_vectors  # noqa: E402
 
 INPUT_SIZE = (192, 256)
 HEATMAP_SIZE = (48, 64)
@@ -386,9 +388,30 @@ def mmpose_decode(codec, encoded):
     return keypoints, scores
 
 
+def mmpose_flip(case: Case, outputs, outputs_flip, flip_indices: list[int]):
+    """MMPose 1.3.2's head flip test, op for op: ``flip_heatmaps`` / ``flip_vectors`` (torch flip, list
+    indexing, x offsets negated, in-place shift of a clone) and ``(x + x_flip) * 0.5``."""
+    if case.kind == "simcc":
+        xf, yf = outputs_flip
+        xf = xf.flip(-1)[:, flip_indices]
+        yf = yf[:, flip_indices]
+        return (outputs[0] + xf) * 0.5, (outputs[1] + yf) * 0.5
+    hm = outputs_flip
+    if case.flip_mode == "heatmap":
+        hm = hm.flip(-1)[:, flip_indices]
+    else:
+        B, C, H, W = hm.shape
+        hm = hm.reshape(B, C // 3, 3, H, W).flip(-1)[:, flip_indices]
+        hm[:, :, 1] = -hm[:, :, 1]
+        hm = hm.reshape(B, C, H, W)
+    if case.shift_heatmap:
+        hm[..., 1:] = hm[..., :-1].clone()
+    return (outputs + hm) * 0.5
+
+
 def mmpose_head(case: Case, outputs, outputs_flip, flip_indices: list[int]):
     """MMPose's head: batched torch flip + average, ``to_numpy``, per-sample MMPose decode."""
-    averaged = batched_flip(case, outputs, outputs_flip, flip_indices)
+    averaged = mmpose_flip(case, outputs, outputs_flip, flip_indices)
     keypoints, scores = [], []
     if case.kind == "simcc":
         xs, ys = (t.cpu().numpy() for t in averaged)
@@ -405,13 +428,15 @@ def mmpose_head(case: Case, outputs, outputs_flip, flip_indices: list[int]):
 
 
 # ---------------------------------------------------------------------------------------------- posekit batched
-def batched_flip(case: Case, outputs, outputs_flip, flip_indices: list[int]):
-    """The heads' flip test: mirror the flipped branch back and average, on the whole batch."""
+def batched_flip(case: Case, outputs, outputs_flip, flip_indices: list[int], out=None):
+    """The heads' flip test: mirror the flipped branch back and average, on the whole batch.
+
+    ``out``: write the result into this buffer (``--reuse-buffer``) instead of a new tensor, as the heads do."""
     if case.kind == "simcc":
-        xf, yf = flip_vectors(*outputs_flip, flip_indices=flip_indices)
-        return (outputs[0] + xf) * 0.5, (outputs[1] + yf) * 0.5
-    flipped = flip_heatmaps(outputs_flip, flip_indices, flip_mode=case.flip_mode, shift_heatmap=case.shift_heatmap)
-    return (outputs + flipped) * 0.5
+        return average_flip_vectors(*outputs, *outputs_flip, flip_indices=flip_indices)
+    return average_flip_heatmaps(
+        outputs, outputs_flip, flip_indices, flip_mode=case.flip_mode, shift_heatmap=case.shift_heatmap, out=out
+    )
 
 
 def batched_decode(case: Case, averaged):
@@ -419,8 +444,8 @@ def batched_decode(case: Case, averaged):
     return keypoints.cpu(), scores.cpu()
 
 
-def posekit_batched(case: Case, outputs, outputs_flip, flip_indices: list[int]):
-    return batched_decode(case, batched_flip(case, outputs, outputs_flip, flip_indices))
+def posekit_batched(case: Case, outputs, outputs_flip, flip_indices: list[int], out=None):
+    return batched_decode(case, batched_flip(case, outputs, outputs_flip, flip_indices, out))
 
 
 # -------------------------------------------------------------------------------------------------------- main
@@ -431,6 +456,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise", type=float, default=0.05, help="std of the noise added to the targets")
     parser.add_argument("--atol", type=float, default=1e-3, help="max keypoint difference (input px) allowed")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reuse-buffer",
+        action="store_true",
+        help="posekit writes the flip-test average into one preallocated buffer (out=) instead of a new tensor",
+    )
     add_common_args(parser)
     args = parser.parse_args(argv)
     apply_threads(args.threads)
@@ -449,10 +479,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             outputs = torch.from_numpy(out_np).to(device)
             outputs_flip = torch.from_numpy(flip_np).to(device)
+        scratch = None if case.kind == "simcc" or not args.reuse_buffer else torch.empty_like(outputs)
 
         # equal results first
         want_k, want_s = per_sample_numpy(case, outputs, outputs_flip, flip_indices)  # (B, 1, K, 2), (B, 1, K)
-        got_k, got_s = posekit_batched(case, outputs, outputs_flip, flip_indices)
+        got_k, got_s = posekit_batched(case, outputs, outputs_flip, flip_indices, scratch)
         np.testing.assert_allclose(got_k.numpy(), want_k, rtol=0, atol=args.atol, equal_nan=True, err_msg=key)
         np.testing.assert_allclose(got_s.numpy(), want_s, rtol=0, atol=1e-4, equal_nan=True, err_msg=key)
         max_diff = float(np.nanmax(np.abs(got_k.numpy() - want_k)))
@@ -466,8 +497,8 @@ def main(argv: list[str] | None = None) -> None:
         def run_mmpose(case=case, outputs=outputs, outputs_flip=outputs_flip):
             return mmpose_head(case, outputs, outputs_flip, flip_indices)
 
-        def run_posekit(case=case, outputs=outputs, outputs_flip=outputs_flip):
-            return posekit_batched(case, outputs, outputs_flip, flip_indices)
+        def run_posekit(case=case, outputs=outputs, outputs_flip=outputs_flip, scratch=scratch):
+            return posekit_batched(case, outputs, outputs_flip, flip_indices, scratch)
 
         averaged = batched_flip(case, outputs, outputs_flip, flip_indices)
         if case.kind == "simcc":
@@ -475,8 +506,13 @@ def main(argv: list[str] | None = None) -> None:
         else:
             averaged_np = averaged.cpu().numpy()
 
-        def run_flip(case=case, outputs=outputs, outputs_flip=outputs_flip):
-            return batched_flip(case, outputs, outputs_flip, flip_indices)
+        def run_flip(case=case, outputs=outputs, outputs_flip=outputs_flip, scratch=scratch):
+            return batched_flip(case, outputs, outputs_flip, flip_indices, scratch)
+
+        def run_add(outputs=outputs, outputs_flip=outputs_flip, scratch=scratch):
+            if isinstance(outputs, tuple):
+                return [a + b for a, b in zip(outputs, outputs_flip)]
+            return outputs + outputs_flip if scratch is None else torch.add(outputs, outputs_flip, out=scratch)
 
         def run_decode(case=case, averaged=averaged):
             return batched_decode(case, averaged)
@@ -490,6 +526,7 @@ def main(argv: list[str] | None = None) -> None:
                 "numpy": run_numpy,
                 "posekit": run_posekit,
                 "flip": run_flip,
+                "add": run_add,
                 "decode": run_decode,
                 "numpy_decode": run_numpy_decode,
             },
@@ -516,6 +553,7 @@ def main(argv: list[str] | None = None) -> None:
                 fmt_ms(med["decode"]),
                 fmt_ratio(med["numpy_decode"] / med["decode"]),
                 fmt_ms(med["flip"]),
+                fmt_ms(med["add"]),
             ]
         )
     headers = [
@@ -536,6 +574,7 @@ def main(argv: list[str] | None = None) -> None:
         "posekit batched decode (ms)",
         "decode speed-up",
         "posekit flip + average (ms)",
+        "floor: outputs + outputs_flip, one pass (ms)",
     ]
     print(markdown_table(headers, rows_decode))
     print(

@@ -138,7 +138,16 @@ def test_eval_rejects_checkpoint_of_another_model(trained_run, tmp_path):
 
 def test_eval_data_paths_follow_a_paths_override(trained_run, tmp_path):
     work, run_dir, _ = trained_run
-    proc = _run([*_cli("eval"), f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"paths.cache_dir={tmp_path}/moved",
-                 f"output_dir={tmp_path}/out", "accelerator=cpu"], work, check=False)
+    proc = _run(
+        [
+            *_cli("eval"),
+            f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}",
+            f"paths.cache_dir={tmp_path}/moved",
+            f"output_dir={tmp_path}/out",
+            "accelerator=cpu",
+        ],
+        work,
+        check=False,
+    )
     assert proc.returncode == 2
     assert f"{tmp_path}/moved" in proc.stderr  # the synthetic data root interpolates paths.cache_dir

@@ -10,7 +10,14 @@ from .integral_regression_head import DSNTHead, IntegralRegressionHead
 from .regression_head import RegressionHead, RLEHead
 from .rtmcc_head import RTMCCHead
 from .simcc_head import SimCCHead
-from .tta import flip_coordinates, flip_heatmaps, flip_vectors, flip_visibility
+from .tta import (
+    average_flip_heatmaps,
+    average_flip_vectors,
+    flip_coordinates,
+    flip_heatmaps,
+    flip_vectors,
+    flip_visibility,
+)
 from .vipnas_head import ViPNASHead
 
 __all__ = [
@@ -23,6 +30,8 @@ __all__ = [
     "RegressionHead",
     "SimCCHead",
     "ViPNASHead",
+    "average_flip_heatmaps",
+    "average_flip_vectors",
     "flip_coordinates",
     "flip_heatmaps",
     "flip_vectors",

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from .base_head import BaseHead, match_dtype
 from .heatmap_head import _DEFAULT_FINAL_LAYER, HeatmapHead, make_final_layer
 from .regression_head import _CoordHeadMixin, _init_linear
-from .tta import flip_coordinates, flip_heatmaps
+from .tta import average_flip_heatmaps, flip_coordinates
 
 __all__ = ["IntegralRegressionHead", "DSNTHead"]
 
@@ -153,14 +153,19 @@ class IntegralRegressionHead(_CoordHeadMixin, BaseHead):
                 shift_coords=test_cfg.get("shift_coords", True),
                 input_size=input_size,
             )
-            _heatmaps_flip = flip_heatmaps(
-                _heatmaps_flip,
-                flip_mode="heatmap",
-                flip_indices=flip_indices,
-                shift_heatmap=test_cfg.get("shift_heatmap", False),
-            )
             coords = (_coords + _coords_flip) * 0.5
-            heatmaps = (_heatmaps + _heatmaps_flip) * 0.5
+            # the averaged heatmaps are only returned for display: skip the pass over them otherwise
+            heatmaps = (
+                average_flip_heatmaps(
+                    _heatmaps,
+                    _heatmaps_flip,
+                    flip_mode="heatmap",
+                    flip_indices=flip_indices,
+                    shift_heatmap=test_cfg.get("shift_heatmap", False),
+                )
+                if test_cfg.get("output_heatmaps", False)
+                else None
+            )
         else:
             coords, heatmaps = self.forward(feats)
 

@@ -21,7 +21,7 @@ from posekit.models.utils.transformer import ScaleNorm
 
 from .base_head import BaseHead
 from .simcc_head import SimCCTrainingMixin, get_simcc_normalized
-from .tta import flip_vectors
+from .tta import average_flip_vectors
 
 __all__ = ["RTMCCHead"]
 
@@ -161,10 +161,9 @@ class RTMCCHead(SimCCTrainingMixin, BaseHead):
                 raise ValueError("RTMCCHead: with flip_test, feats must be [feats, feats_of_flipped_inputs]")
             flip_indices = self.get_flip_indices(batch)
             _feats, _feats_flip = feats
-            _pred_x, _pred_y = self.forward(_feats)
-            _pred_x_flip, _pred_y_flip = flip_vectors(*self.forward(_feats_flip), flip_indices=flip_indices)
-            pred_x = (_pred_x + _pred_x_flip) * 0.5
-            pred_y = (_pred_y + _pred_y_flip) * 0.5
+            pred_x, pred_y = average_flip_vectors(
+                *self.forward(_feats), *self.forward(_feats_flip), flip_indices=flip_indices
+            )
         else:
             pred_x, pred_y = self.forward(feats)
 

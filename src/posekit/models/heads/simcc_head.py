@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from .base_head import BaseHead, match_dtype, simcc_maximum
 from .heatmap_head import _DEFAULT_FINAL_LAYER, HeatmapHead, init_conv_bn, make_final_layer
-from .tta import flip_vectors
+from .tta import average_flip_vectors
 from .vipnas_head import ViPNASHead
 
 __all__ = ["SimCCHead", "get_simcc_normalized"]
@@ -182,10 +182,9 @@ class SimCCHead(SimCCTrainingMixin, BaseHead):
             assert isinstance(feats, (list, tuple)) and len(feats) == 2
             flip_indices = self.get_flip_indices(batch)
             _feats, _feats_flip = feats
-            _pred_x, _pred_y = self.forward(_feats)
-            _pred_x_flip, _pred_y_flip = flip_vectors(*self.forward(_feats_flip), flip_indices=flip_indices)
-            pred_x = (_pred_x + _pred_x_flip) * 0.5
-            pred_y = (_pred_y + _pred_y_flip) * 0.5
+            pred_x, pred_y = average_flip_vectors(
+                *self.forward(_feats), *self.forward(_feats_flip), flip_indices=flip_indices
+            )
         else:
             pred_x, pred_y = self.forward(feats)
 
