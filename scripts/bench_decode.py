@@ -9,8 +9,9 @@ For a batch of B crops (default 64) the network outputs of the original and of t
   decode (``tests/codecs`` checks it against MMPose's own outputs); looping over samples is what MMPose's
   ``BaseHead.decode`` does.
 * **posekit batched**: what posekit's heads do: ``average_flip_heatmaps`` / ``average_flip_vectors`` (mirror back
-  and average in one pass per cache-sized chunk; with ``--reuse-buffer`` into a buffer allocated once, which
-  a caller can pass as ``out=``) on the whole batch on device, one ``codec.decode`` call on the batch tensor,
+  and average in one pass per cache-sized chunk, written into a buffer that already exists: the heads write
+  into the flipped branch's forward output; ``--new-output`` allocates the result instead) on the whole batch
+  on device, one ``codec.decode`` call on the batch tensor,
   results copied to the host.
 * **MMPose 1.3.2 code** (for reference): MMPose's head path itself: the batched torch flip and average (MMPose's
   ``flip_heatmaps`` / ``flip_vectors``, re-implemented op for op; they give posekit's numbers), ``to_numpy``,
@@ -431,7 +432,8 @@ def mmpose_head(case: Case, outputs, outputs_flip, flip_indices: list[int]):
 def batched_flip(case: Case, outputs, outputs_flip, flip_indices: list[int], out=None):
     """The heads' flip test: mirror the flipped branch back and average, on the whole batch.
 
-    ``out``: write the result into this buffer (``--reuse-buffer``) instead of a new tensor, as the heads do."""
+    ``out``: write the result into this buffer, as the heads write into the flipped branch's output (which the
+    benchmark cannot overwrite: it reuses its inputs); ``None`` (``--new-output``) allocates it."""
     if case.kind == "simcc":
         return average_flip_vectors(*outputs, *outputs_flip, flip_indices=flip_indices)
     return average_flip_heatmaps(
@@ -457,9 +459,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--atol", type=float, default=1e-3, help="max keypoint difference (input px) allowed")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--reuse-buffer",
+        "--new-output",
         action="store_true",
-        help="posekit writes the flip-test average into one preallocated buffer (out=) instead of a new tensor",
+        help="posekit allocates the flip-test average instead of writing it into an existing buffer (out=)",
     )
     add_common_args(parser)
     args = parser.parse_args(argv)
@@ -479,7 +481,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             outputs = torch.from_numpy(out_np).to(device)
             outputs_flip = torch.from_numpy(flip_np).to(device)
-        scratch = None if case.kind == "simcc" or not args.reuse_buffer else torch.empty_like(outputs)
+        scratch = None if case.kind == "simcc" or args.new_output else torch.empty_like(outputs)
 
         # equal results first
         want_k, want_s = per_sample_numpy(case, outputs, outputs_flip, flip_indices)  # (B, 1, K, 2), (B, 1, K)

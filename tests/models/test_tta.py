@@ -120,3 +120,40 @@ def test_average_flip_heatmaps_in_place(flip_mode, group, shift, monkeypatch):
     )
     with pytest.raises(ValueError, match="out must be a contiguous"):
         average_flip_heatmaps(a, b, FLIP, flip_mode, shift, out=a.to(memory_format=torch.channels_last))
+
+
+def test_writable_output_only_for_an_unshared_tensor_outside_autograd():
+    feats = torch.randn(2, 5, 4, 4)
+    fresh = feats * 2
+    assert tta.writable_output(fresh, [feats]) is fresh
+    assert tta.writable_output(fresh, feats, dtype=torch.float64) is None  # wrong dtype
+    assert tta.writable_output(feats, [feats]) is None  # an identity head's output is its input
+    assert tta.writable_output(feats[:, :3], (feats,)) is None  # a view of it (also not contiguous)
+    assert tta.writable_output(feats.view(2, 5, 16), feats) is None  # a contiguous view: same memory
+    assert tta.writable_output(fresh.to(memory_format=torch.channels_last), feats) is None
+    needs_grad = torch.randn(2, 5, 4, 4, requires_grad=True) * 2
+    assert tta.writable_output(needs_grad, feats) is None
+    with torch.no_grad():
+        assert tta.writable_output(needs_grad, feats) is needs_grad
+
+
+def test_heatmap_head_flip_test_equals_reference_and_keeps_features():
+    from posekit.models.heads import HeatmapHead
+
+    from posekit.codecs import MSRAHeatmap
+
+    decoder = MSRAHeatmap(input_size=(20, 24), heatmap_size=(5, 6), sigma=1.0)
+    head = HeatmapHead(8, 5, deconv_out_channels=None, decoder=decoder).eval()
+    g = torch.Generator().manual_seed(0)
+    feats, feats_flip = torch.randn(3, 8, 6, 5, generator=g), torch.randn(3, 8, 6, 5, generator=g)
+    feats_copy, feats_flip_copy = feats.clone(), feats_flip.clone()
+
+    class Batch:
+        flip_indices = FLIP
+
+    cfg = {"flip_test": True, "shift_heatmap": True, "output_heatmaps": True}
+    with torch.no_grad():
+        _, _, extras = head.predict([(feats,), (feats_flip,)], Batch(), cfg)
+        want = (head((feats,)) + reference_flip_heatmaps(head((feats_flip,)), FLIP, "heatmap", True)) * 0.5
+    assert torch.equal(extras["heatmaps"], want)
+    assert torch.equal(feats, feats_copy) and torch.equal(feats_flip, feats_flip_copy)

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from .base_head import BaseHead, heatmap_maximum, match_dtype
-from .tta import average_flip_heatmaps
+from .tta import average_flip_heatmaps, writable_output
 
 __all__ = ["HeatmapHead", "init_conv_bn", "make_deconv_layers", "make_conv_layers"]
 
@@ -203,12 +203,16 @@ class HeatmapHead(BaseHead):
             assert isinstance(feats, (list, tuple)) and len(feats) == 2
             flip_indices = self.get_flip_indices(batch)
             _feats, _feats_flip = feats
+            _heatmaps = self.forward(_feats)
+            _heatmaps_flip = self.forward(_feats_flip)
+            # the flipped branch's own output is not returned: the average is written into it when possible
             batch_heatmaps = average_flip_heatmaps(
-                self.forward(_feats),
-                self.forward(_feats_flip),
+                _heatmaps,
+                _heatmaps_flip,
                 flip_mode=test_cfg.get("flip_mode", "heatmap"),
                 flip_indices=flip_indices,
                 shift_heatmap=test_cfg.get("shift_heatmap", False),
+                out=writable_output(_heatmaps_flip, _feats_flip, _heatmaps.dtype),
             )
         else:
             batch_heatmaps = self.forward(feats)
