@@ -138,9 +138,8 @@ def test_writable_output_only_for_an_unshared_tensor_outside_autograd():
 
 
 def test_heatmap_head_flip_test_equals_reference_and_keeps_features():
-    from posekit.models.heads import HeatmapHead
-
     from posekit.codecs import MSRAHeatmap
+    from posekit.models.heads import HeatmapHead
 
     decoder = MSRAHeatmap(input_size=(20, 24), heatmap_size=(5, 6), sigma=1.0)
     head = HeatmapHead(8, 5, deconv_out_channels=None, decoder=decoder).eval()

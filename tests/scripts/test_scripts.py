@@ -1,9 +1,10 @@
-"""scripts/browse_dataset.py, scripts/export_onnx.py and scripts/count_flops.py, called in process."""
+"""scripts/browse_dataset.py, export_onnx.py, count_flops.py and two benchmarks, called in process (small sizes)."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 def _load(name: str):
     spec = importlib.util.spec_from_file_location(f"posekit_script_{name}", SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -119,3 +121,22 @@ def test_count_flops_from_a_checkpoint(tmp_path, capsys):
     (r,) = _load("count_flops").main([f"ckpt={path}", "input_size=192x256"])
     assert r["input_shape"] == (1, 3, 256, 192)
     assert json.dumps(r["by_module"])  # plain ints
+
+
+@pytest.mark.parametrize("new_output", [False, True])
+def test_bench_decode_checks_equal_results_and_prints_tables(capsys, new_output):
+    bench = _load("bench_decode")
+    argv = ["--batch", "3", "--repeat", "1", "--warmup", "0", "--threads", "1"]
+    bench.main(argv + ["--cases", "msra_dark", "udp_combined", "simcc_dark"] + (["--new-output"] if new_output else []))
+    out = capsys.readouterr().out
+    assert "MSRAHeatmap + DARK" in out and "UDPHeatmap combined" in out and "SimCCLabel" in out
+    assert "floor: outputs + outputs_flip" in out
+
+
+def test_bench_infer_counts_every_person(capsys, testdata_dir):
+    bench = _load("bench_infer")
+    bench.main(
+        ["--models", "tiny", "--copies", "1", "--repeat", "1", "--warmup", "0", "--data", str(testdata_dir / "coco")]
+    )
+    out = capsys.readouterr().out
+    assert "4 images, 14 people" in out and "| tiny (0.83 M params, 96x128, flip test on) |" in out
