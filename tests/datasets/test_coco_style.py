@@ -19,7 +19,6 @@ from posekit.datasets import (
     OCHumanDataset,
     OneHand10KDataset,
     WFLWDataset,
-    list_metainfos,
     load_metainfo,
 )
 
@@ -136,11 +135,15 @@ def test_crowdpose_crowd_index(testdata_dir):
     assert all("crowd_index" in ds[i] for i in range(len(ds)))
 
 
-@pytest.mark.skipif("mpii_trb" not in list_metainfos(), reason="no packaged mpii_trb metainfo")
 def test_mpii_trb(testdata_dir):
     ds = MpiiTrbDataset("test_mpii_trb.json", data_root=str(testdata_dir / "mpii"))
     assert len(ds) == 5 and ds[0]["keypoints"].shape == (1, 40, 2)
     assert [ds[i]["id"] for i in range(len(ds))] == sorted(ds[i]["id"] for i in range(len(ds)))
+    item = ds[0]  # id 2736: center (966, 340), scale 0.1756068552 x 200 px, 38 labelled joints
+    assert item["id"] == 2736 and item["num_keypoints"] == 38 and item["dataset_name"] == "mpii_trb"
+    np.testing.assert_allclose(item["bbox_center"], [[966.0, 340.0]])
+    np.testing.assert_allclose(item["bbox_scale"], [[35.12137, 35.12137]], rtol=1e-6)
+    assert item["flip_indices"][14:16] == [15, 14] and item["flip_indices"][16] == 22
 
 
 # ---------------------------------------------------------------------------------------------------------------------

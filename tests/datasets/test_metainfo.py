@@ -17,6 +17,7 @@ NUM_KEYPOINTS = {
     "coco": 17,
     "coco_wholebody": 133,
     "mpii": 16,
+    "mpii_trb": 40,
     "crowdpose": 14,
     "aic": 14,
     "onehand10k": 21,
@@ -108,7 +109,7 @@ def test_packaged_metainfo_is_consistent(name):
     assert m["dataset_keypoint_weights"].shape == (k,) and m["dataset_keypoint_weights"].dtype == np.float32
     assert m["sigmas"].dtype == np.float32
     # MMPose leaves sigmas empty for the hand and face sets that are not scored with OKS
-    assert m["sigmas"].shape == ((0,) if name in ("onehand10k", "wflw") else (k,))
+    assert m["sigmas"].shape == ((0,) if name in ("onehand10k", "wflw", "mpii_trb") else (k,))
     assert not set(m["upper_body_ids"]) & set(m["lower_body_ids"])
 
 
