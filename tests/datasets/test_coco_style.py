@@ -13,6 +13,7 @@ from posekit.datasets import (
     AP10KDataset,
     CocoDataset,
     CocoStyleDataset,
+    CocoWholeBodyDataset,
     CrowdPoseDataset,
     MpiiDataset,
     MpiiTrbDataset,
@@ -32,6 +33,8 @@ SAMPLE_SETS = [
     ("wflw", "test_wflw.json", WFLWDataset, "wflw", 98, 4),
     ("ap10k", "test_ap10k.json", AP10KDataset, "ap10k", 17, 2),
     ("ochuman", "test_ochuman.json", OCHumanDataset, "ochuman", 17, 5),
+    ("coco", "test_coco_wholebody.json", CocoWholeBodyDataset, "coco_wholebody", 133, 12),
+    ("mpii", "test_mpii_trb.json", MpiiTrbDataset, "mpii_trb", 40, 5),
 ]
 
 METAINFO_ITEM_KEYS = (
@@ -83,7 +86,11 @@ def test_sample_sets_load(testdata_dir, folder, ann, cls, name, k, n, test_mode)
     assert len(set(ids)) == len(ids)
 
 
-@pytest.mark.parametrize("folder,ann,cls,name,k,n", SAMPLE_SETS, ids=[s[0] for s in SAMPLE_SETS])
+@pytest.mark.parametrize(
+    "folder,ann,cls,name,k,n",
+    [s for s in SAMPLE_SETS if s[2] is not CocoWholeBodyDataset],  # its parts need the subclass
+    ids=[s[0] for s in SAMPLE_SETS if s[2] is not CocoWholeBodyDataset],
+)
 def test_base_class_with_named_metainfo(testdata_dir, folder, ann, cls, name, k, n):
     """The base class reads every sample file too (MPII's list format is recognised) given the metainfo name."""
     ds = CocoStyleDataset(ann, data_root=str(testdata_dir / folder), metainfo=name)
@@ -133,6 +140,29 @@ def test_wflw_box_from_center_scale(testdata_dir):
 def test_crowdpose_crowd_index(testdata_dir):
     ds = CrowdPoseDataset("test_crowdpose.json", data_root=str(testdata_dir / "crowdpose"))
     assert all("crowd_index" in ds[i] for i in range(len(ds)))
+
+
+def test_coco_wholebody_concatenates_the_parts(testdata_dir):
+    root = testdata_dir / "coco"
+    ds = CocoWholeBodyDataset("test_coco_wholebody.json", data_root=str(root))
+    raw = json.loads((root / "test_coco_wholebody.json").read_text())
+    by_id = {a["id"]: a for a in raw["annotations"]}
+    item = ds[0]
+    ann = by_id[item["id"]]
+    parts = ann["keypoints"] + ann["foot_kpts"] + ann["face_kpts"] + ann["lefthand_kpts"] + ann["righthand_kpts"]
+    want = np.asarray(parts, dtype=np.float32).reshape(1, 133, 3)
+    np.testing.assert_array_equal(item["keypoints"], want[..., :2])
+    np.testing.assert_array_equal(item["keypoints_visible"], (want[..., 2] > 0).astype(np.float32))
+    # elsewhere in the file some hand v are confidences in (0, 1): visibility is still 0 / 1
+    raw_v = np.concatenate([np.asarray(a["righthand_kpts"][2::3]) for a in by_id.values()])
+    assert ((raw_v > 0) & (raw_v < 1)).any()
+    assert set(np.unique(np.concatenate([ds[i]["keypoints_visible"].ravel() for i in range(len(ds))]))) == {0, 1}
+    assert item["raw_ann_info"]["keypoints"] == parts and "foot_kpts" in item["raw_ann_info"]
+    assert len(ann["keypoints"]) == 17 * 3  # the file itself is not modified
+    assert item["dataset_name"] == "coco_wholebody" and len(item["flip_indices"]) == 133
+    # a file holding all 133 keypoints in `keypoints` reads as is
+    flat = CocoWholeBodyDataset("test_keypoint_partition_metric.json", data_root=str(root))
+    assert flat[0]["keypoints"].shape == (1, 133, 2)
 
 
 def test_mpii_trb(testdata_dir):

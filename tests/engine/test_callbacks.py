@@ -7,7 +7,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_dir, initialize_config_module
 
 import posekit
 from posekit.engine.callbacks import ExpMomentumEMA, PipelineSwitch, exp_momentum
@@ -80,3 +80,20 @@ def test_ema_and_pipeline_switch_in_a_fit(tmp_path: Path):
     assert not torch.equal(ckpt["state_dict"][key], ckpt["current_model_state"][key])
     assert ckpt["posekit_cfg"]["model"]["_target_"] == "posekit.models.TopdownPoseEstimator"
     assert not list((tmp_path / "ckpt").glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+@pytest.mark.parametrize(
+    "data, monitor",
+    [
+        ("synthetic", "coco/AP"),
+        ("coco", "coco/AP"),
+        ("coco_wholebody", "wholebody/all/coco/AP"),
+        ("crowdpose", "crowdpose/AP"),
+        ("mpii", "PCK"),
+    ],
+)
+def test_checkpoint_monitor_follows_the_data_config(data, monitor):
+    """`data=X` alone selects checkpoints by a metric X's evaluators produce (no 'coco/AP' for MPII)."""
+    with initialize_config_module(config_module="posekit.conf", version_base=None):
+        cfg = compose("train", overrides=[f"data={data}"])
+    assert cfg.monitor == monitor == cfg.callbacks.model_checkpoint.monitor

@@ -9,9 +9,9 @@ instances dropped), same item keys (see ``docs/CONTRACTS.md``, "Dataset items").
 * MMPose's converted MPII JSON (a list of ``{image, center, scale, joints, joints_vis}``);
 * a COCO detection-result JSON (``bbox_file``) in test mode: one item per person box.
 
-The subclasses carry MMPose's class names and default metainfo (``CocoDataset``, ``MpiiDataset``,
-``CrowdPoseDataset``, ``WFLWDataset``, ...) and the few format differences MMPose has (MPII's centre shift,
-WFLW's / MPII-TRB's boxes from ``center`` / ``scale``).
+The subclasses carry MMPose's class names and default metainfo (``CocoDataset``, ``CocoWholeBodyDataset``,
+``MpiiDataset``, ``CrowdPoseDataset``, ``WFLWDataset``, ...) and the few format differences MMPose has (MPII's
+centre shift, WFLW's / MPII-TRB's boxes from ``center`` / ``scale``, COCO-WholeBody's keypoint parts).
 
 Nothing here reads images: ``LoadImage`` does that in the pipeline.
 """
@@ -740,6 +740,35 @@ class CocoDataset(CocoStyleDataset):
     """COCO keypoints (17)."""
 
     METAINFO = "coco"
+
+
+class CocoWholeBodyDataset(CocoStyleDataset):
+    """COCO-WholeBody (133): body, foot, face, left- and right-hand keypoints.
+
+    The file stores them in separate fields (``keypoints``, ``foot_kpts``, ``face_kpts``, ``lefthand_kpts``,
+    ``righthand_kpts``), concatenated in that order as MMPose does; a file that already holds all 133 in
+    ``keypoints`` is read as is. ``keypoints_visible`` is ``v > 0`` (some hand ``v`` in the files are confidences
+    in (0, 1]). The item's ``raw_ann_info`` holds the concatenated 133 keypoints in
+    ``keypoints`` too (the part fields are kept), so COCO-style metrics without an ``ann_file`` (e.g.
+    :class:`~posekit.evaluation.KeypointPartitionMetric`) see the whole body.
+    """
+
+    METAINFO = "coco_wholebody"
+    PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+
+    def parse_data_info(self, raw_data_info: dict) -> dict | None:
+        ann = raw_data_info["raw_ann_info"]
+        if "keypoints" in ann and all(field in ann for field in self.PART_FIELDS[1:]):
+            whole = [v for field in self.PART_FIELDS for v in (ann[field] or [])]
+            ann = {**ann, "keypoints": whole}
+            raw_data_info = {**raw_data_info, "raw_ann_info": ann}
+        return super().parse_data_info(raw_data_info)
+
+    def _parse_keypoints(self, ann: dict) -> tuple[np.ndarray, np.ndarray]:
+        """As the base class, but visible = ``v > 0``: some hand ``v`` are confidences in (0, 1)."""
+        keypoints, _ = super()._parse_keypoints(ann)
+        v = np.asarray(ann["keypoints"], dtype=np.float32).reshape(1, -1, 3)[..., 2]
+        return keypoints, (v > 0).astype(np.float32)
 
 
 class AicDataset(CocoStyleDataset):

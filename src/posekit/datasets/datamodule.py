@@ -59,6 +59,8 @@ class PoseDataModule(pl.LightningDataModule):
         num_workers, persistent_workers, pin_memory, prefetch_factor: DataLoader settings.
         evaluators: metric configs (``_target_`` dicts) that fit this dataset; see :meth:`build_evaluators`.
         data_root, train_pipeline, val_pipeline: config conveniences referenced by the split configs.
+        monitor: the evaluators' result name that selects the best checkpoint (``coco/AP``, ``PCK`` ...); the
+            training config's ``monitor`` defaults to it.
         synthetic: if set, kwargs of :func:`posekit.datasets.synthetic.ensure_synthetic_dataset` and ``root``;
             the data is generated in ``prepare_data`` when absent.
     """
@@ -82,8 +84,10 @@ class PoseDataModule(pl.LightningDataModule):
         data_root: str | None = None,
         train_pipeline: Sequence[Any] | None = None,
         val_pipeline: Sequence[Any] | None = None,
+        monitor: str | None = None,
     ) -> None:
         super().__init__()
+        self.monitor = monitor
         self.train_cfg = _plain(train)
         self.val_cfg = _plain(val)
         self.test_cfg = _plain(test) if test is not None else self.val_cfg

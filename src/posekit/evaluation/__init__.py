@@ -1,4 +1,5 @@
-"""Evaluation: COCO-style keypoint AP (``CocoMetric``), OKS NMS and PCK / AUC / EPE / NME metrics.
+"""Evaluation: COCO-style keypoint AP (``CocoMetric``), OKS NMS, PCK / AUC / EPE / NME metrics, and
+``KeypointPartitionMetric`` (any of them per named keypoint subset, e.g. COCO-WholeBody's body / face / hands).
 
 Every module here imports only numpy at import time: pycocotools is loaded when a ``CocoMetric`` is built with an
 ``ann_file`` or evaluated, torch only to gather results across ranks. ``posekit.evaluation.functional`` (accuracy
@@ -30,6 +31,7 @@ from .functional import (
 )
 from .keypoint import AUC, EPE, NME, JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
 from .nms import nearby_joints_nms, nms, oks_iou, oks_nms, soft_oks_nms
+from .partition import KeypointPartitionMetric
 
 __all__ = [
     "AUC",
@@ -38,6 +40,7 @@ __all__ = [
     "BaseMetric",
     "CocoMetric",
     "JhmdbPCKAccuracy",
+    "KeypointPartitionMetric",
     "MpiiPCKAccuracy",
     "PCKAccuracy",
     "functional",
