@@ -13,6 +13,7 @@ from .coco_style import (
     OneHand10KDataset,
     WFLWDataset,
 )
+from .combined import CombinedDataset
 from .datamodule import PoseDataModule
 from .metainfo import list_metainfos, load_metainfo
 from .synthetic import ensure_synthetic_dataset, generate_synthetic_coco, synthetic_paths
@@ -22,6 +23,7 @@ __all__ = [
     "list_metainfos",
     "load_metainfo",
     "CocoStyleDataset",
+    "CombinedDataset",
     "CocoDataset",
     "CocoWholeBodyDataset",
     "AicDataset",

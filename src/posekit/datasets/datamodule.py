@@ -149,18 +149,25 @@ class PoseDataModule(pl.LightningDataModule):
             cfg = self._split_cfg(split)
             if cfg is None:
                 continue
-            root = Path(cfg.get("data_root") or "")
-            for key in ("ann_file", "bbox_file"):
-                value = cfg.get(key)
-                if not value:
-                    continue
-                path = Path(value)
-                path = path if path.is_absolute() else root / path
-                if not path.exists():
-                    raise FileNotFoundError(
-                        f"data.{split}.{key}: {path} does not exist. Point paths.data_dir (or data.{split}.data_root) "
-                        f"at the dataset folder, e.g. `posekit-train ... paths.data_dir=/path/to/coco`."
-                    )
+            # a CombinedDataset's files are in its `datasets` list
+            parts = [(f"data.{split}", cfg)] + [
+                (f"data.{split}.datasets[{i}]", sub)
+                for i, sub in enumerate(cfg.get("datasets") or [])
+                if isinstance(sub, Mapping)
+            ]
+            for where, part in parts:
+                root = Path(part.get("data_root") or "")
+                for key in ("ann_file", "bbox_file"):
+                    value = part.get(key)
+                    if not value:
+                        continue
+                    path = Path(value)
+                    path = path if path.is_absolute() else root / path
+                    if not path.exists():
+                        raise FileNotFoundError(
+                            f"{where}.{key}: {path} does not exist. Point paths.data_dir (or {where}.data_root) "
+                            f"at the dataset folder, e.g. `posekit-train ... paths.data_dir=/path/to/coco`."
+                        )
 
     # ------------------------------------------------------------------ Lightning hooks
     def prepare_data(self) -> None:

@@ -1,4 +1,11 @@
-"""Boxes, keypoints, warp matrices and the sample/batch containers."""
+"""Boxes, keypoints, warp matrices and the sample/batch containers.
+
+Everything but the sample/batch containers is numpy-only; ``PoseSample`` / ``PoseBatch`` /
+``collate_pose_samples`` (torch) are imported on first access, so numpy-only users (``posekit.evaluation``)
+do not load torch.
+"""
+
+from typing import Any
 
 from .bbox import (
     bbox_clip_border,
@@ -14,7 +21,18 @@ from .bbox import (
     get_warp_matrix,
 )
 from .keypoint import flip_keypoints, flip_keypoints_custom_center
-from .sample import FIELD_TARGET_KEYS, PoseBatch, PoseSample, collate_pose_samples
+from .keypoint_mapping import split_mapping, transform_ann, transform_keypoints, transform_pred, transform_sigmas
+
+_LAZY = {"FIELD_TARGET_KEYS", "PoseBatch", "PoseSample", "collate_pose_samples"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import sample
+
+        return getattr(sample, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "bbox_clip_border",
@@ -34,4 +52,9 @@ __all__ = [
     "PoseBatch",
     "PoseSample",
     "collate_pose_samples",
+    "split_mapping",
+    "transform_ann",
+    "transform_keypoints",
+    "transform_pred",
+    "transform_sigmas",
 ]

@@ -12,6 +12,7 @@ a :class:`Compose`. The results-dict keys are listed in ``docs/CONTRACTS.md`` ("
 from .bbox import GetBBoxCenterScale, RandomBBoxTransform
 from .common import Albumentation, PhotometricDistortion, RandomFlip, RandomHalfBody
 from .compose import BaseTransform, Compose, build_transform
+from .converting import KeypointConverter
 from .formatting import PackPoseInputs, image_to_tensor
 from .loading import LoadImage
 from .target import GenerateTarget, build_codec
@@ -23,6 +24,7 @@ __all__ = [
     "Compose",
     "GenerateTarget",
     "GetBBoxCenterScale",
+    "KeypointConverter",
     "LoadImage",
     "PackPoseInputs",
     "PhotometricDistortion",
