@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from ..structures.bbox import bbox_cs2xyxy
 from .metainfo import load_metainfo
+from .pipeline_dataset import PipelineDataset
 
 __all__ = [
     "CocoStyleDataset",
@@ -80,7 +80,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-class CocoStyleDataset(Dataset):
+class CocoStyleDataset(PipelineDataset):
     """COCO-style top-down dataset (MMPose's ``BaseCocoStyleDataset``).
 
     Args:
@@ -202,34 +202,6 @@ class CocoStyleDataset(Dataset):
         """The annotation file path, joined with ``data_root``."""
         return self._ann_file
 
-    @property
-    def pipeline(self) -> Callable[[dict], dict | None] | None:
-        return self._pipeline
-
-    @pipeline.setter
-    def pipeline(self, pipeline: Sequence[Callable] | Callable | None) -> None:
-        """Replaceable at run time (e.g. by a pipeline-switch callback)."""
-        if pipeline is None or callable(pipeline):
-            self._pipeline = pipeline
-            self._transforms = None if pipeline is None else [pipeline]
-            return
-        if isinstance(pipeline, (str, bytes, Mapping)) or not isinstance(pipeline, Sequence):
-            raise TypeError(
-                f"{type(self).__name__}: pipeline must be a list of callables (dict -> dict), got "
-                f"{type(pipeline).__name__}"
-            )
-        transforms = list(pipeline)
-        for i, t in enumerate(transforms):
-            if not callable(t):
-                hint = (
-                    " (an MMPose-style dict(type=...) config: build transforms with Hydra's _target_ instead)"
-                    if isinstance(t, Mapping)
-                    else ""
-                )
-                raise TypeError(f"{type(self).__name__}: pipeline[{i}] is not callable: {t!r}{hint}")
-        self._pipeline = transforms
-        self._transforms = transforms
-
     def full_init(self) -> None:
         """Load, filter, subset and serialize the annotations (done once; ``lazy_init`` defers it to here)."""
         if self._fully_initialized:
@@ -283,35 +255,10 @@ class CocoStyleDataset(Dataset):
         data_info.update(pickle.loads(self._metainfo_item_bytes))
         return data_info
 
-    def prepare_data(self, idx: int) -> Any:
-        """``get_data_info(idx)`` through the pipeline."""
-        data = self.get_data_info(idx)
-        for t in self._transforms or ():
-            data = t(data)
-            if data is None:
-                return None
-        return data
-
     def __getitem__(self, idx: int) -> Any:
         if not self._fully_initialized:
             self.full_init()
-        if self.test_mode:
-            data = self.prepare_data(idx)
-            if data is None:
-                raise RuntimeError(
-                    f"{type(self).__name__}: the test pipeline returned None for item {idx} "
-                    f"({self._describe(idx)}); test-time transforms must not drop samples"
-                )
-            return data
-        for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(0, len(self)))
-        raise RuntimeError(
-            f"{type(self).__name__}: the pipeline returned None {self.max_refetch + 1} times in a row; check the "
-            "image paths (data_root / data_prefix) and the pipeline"
-        )
+        return self._fetch(idx)
 
     def __len__(self) -> int:
         if not self._fully_initialized:

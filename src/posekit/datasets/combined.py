@@ -26,6 +26,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .coco_style import METAINFO_ITEM_KEYS, _resolve_metainfo
+from .pipeline_dataset import PipelineDataset
 
 __all__ = ["CombinedDataset"]
 
@@ -34,7 +35,7 @@ class CombinedDatasetConfigError(ValueError, AssertionError):
     """A wrong ``CombinedDataset`` argument (a ``ValueError``; also an ``AssertionError``, which MMPose raises)."""
 
 
-class CombinedDataset(Dataset):
+class CombinedDataset(PipelineDataset):
     """Concatenation of datasets that share one keypoint layout after their own pipelines.
 
     Args:
@@ -98,21 +99,6 @@ class CombinedDataset(Dataset):
         cfg.setdefault("test_mode", self.test_mode)
         return build_dataset(cfg)
 
-    # ------------------------------------------------------------------------------------------------ pipeline
-    @property
-    def pipeline(self) -> Callable[[dict], dict | None] | None:
-        return self._pipeline
-
-    @pipeline.setter
-    def pipeline(self, pipeline: Sequence[Any] | Callable | None) -> None:
-        """Callables or ``_target_`` dicts; replaceable at run time (``PoseDataModule.set_train_pipeline``)."""
-        if pipeline is None or callable(pipeline):
-            self._pipeline = pipeline
-            return
-        from .datamodule import build_pipeline
-
-        self._pipeline = build_pipeline(list(pipeline))
-
     # ------------------------------------------------------------------------------------------------ dataset API
     @property
     def metainfo(self) -> dict[str, Any]:
@@ -149,23 +135,6 @@ class CombinedDataset(Dataset):
         item.pop("dataset", None)
         item.update(copy.deepcopy(self._item_meta))
         return item
-
-    def prepare_data(self, idx: int) -> Any:
-        data = self.get_data_info(idx)
-        return data if self._pipeline is None else self._pipeline(data)
-
-    def __getitem__(self, idx: int) -> Any:
-        if self.test_mode:
-            data = self.prepare_data(idx)
-            if data is None:
-                raise RuntimeError(f"CombinedDataset: the test pipeline returned None for item {idx}")
-            return data
-        for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(0, len(self)))
-        raise RuntimeError(f"CombinedDataset: the pipeline returned None {self.max_refetch + 1} times in a row")
 
     def full_init(self) -> None:
         """Load every sub-dataset's annotations (they load lazily otherwise)."""

@@ -34,62 +34,73 @@ def transform_sigmas(sigmas: Any, num_keypoints: int, mapping: Any) -> Any:
     return new_sigmas.tolist() if list_input else new_sigmas
 
 
+def _remap(values: Any, num_keypoints: int, source: list, target: list, axis: int) -> np.ndarray:
+    """``values`` with its keypoint ``axis`` re-indexed to ``num_keypoints`` (zeros where nothing maps)."""
+    values = np.asarray(values)
+    shape = list(values.shape)
+    shape[axis] = num_keypoints
+    out = np.zeros(shape, dtype=values.dtype)
+    index: list[Any] = [slice(None)] * values.ndim
+    src_index = list(index)
+    index[axis], src_index[axis] = target, source
+    out[tuple(index)] = values[tuple(src_index)]
+    return out
+
+
+def _flat_keypoints(flat: Any, num_keypoints: int, source: list, target: list) -> list:
+    """COCO's flat ``[x, y, v] * K`` re-indexed."""
+    rows = np.asarray(flat).reshape(-1, 3)
+    return _remap(rows, num_keypoints, source, target, axis=0).reshape(-1).tolist()
+
+
+def _each(info: Any, fn) -> Any:
+    """Apply ``fn`` to a dict or to every dict of a list (in place); returns the input's shape."""
+    items = info if isinstance(info, list) else [info]
+    for item in items:
+        fn(item)
+    return items if isinstance(info, list) else items[0]
+
+
 def transform_ann(ann_info: Any, num_keypoints: int, mapping: Any) -> Any:
     """Re-index COCO annotations' flat ``keypoints`` ``[x, y, v] * K`` (dict or list of dicts, in place)."""
-    source_index, target_index = split_mapping(mapping)
-    list_input = isinstance(ann_info, list)
-    anns = ann_info if list_input else [ann_info]
-    for each in anns:
-        if "keypoints" in each:
-            keypoints = np.asarray(each["keypoints"]).reshape(-1, 3)
-            new_keypoints = np.zeros((num_keypoints, 3), dtype=keypoints.dtype)
-            new_keypoints[target_index] = keypoints[source_index]
-            each["keypoints"] = new_keypoints.reshape(-1).tolist()
-        if "num_keypoints" in each:
-            each["num_keypoints"] = num_keypoints
-    return anns if list_input else anns[0]
+    source, target = split_mapping(mapping)
+
+    def fn(ann: dict) -> None:
+        if "keypoints" in ann:
+            ann["keypoints"] = _flat_keypoints(ann["keypoints"], num_keypoints, source, target)
+        if "num_keypoints" in ann:
+            ann["num_keypoints"] = num_keypoints
+
+    return _each(ann_info, fn)
 
 
 def transform_pred(pred_info: Any, num_keypoints: int, mapping: Any) -> Any:
     """Re-index predictions' ``keypoints`` ``(N, K, C)`` and ``keypoint_scores`` ``(N, K)`` (dict or list, in place)."""
-    source_index, target_index = split_mapping(mapping)
-    list_input = isinstance(pred_info, list)
-    preds = pred_info if list_input else [pred_info]
-    for each in preds:
-        if "keypoints" in each:
-            keypoints = np.asarray(each["keypoints"])
-            n, _, c = keypoints.shape
-            new_keypoints = np.zeros((n, num_keypoints, c), dtype=keypoints.dtype)
-            new_keypoints[:, target_index] = keypoints[:, source_index]
-            each["keypoints"] = new_keypoints
-            keypoint_scores = np.asarray(each["keypoint_scores"])
-            new_scores = np.zeros((n, num_keypoints), dtype=keypoint_scores.dtype)
-            new_scores[:, target_index] = keypoint_scores[:, source_index]
-            each["keypoint_scores"] = new_scores
-        if "num_keypoints" in each:
-            each["num_keypoints"] = num_keypoints
-    return preds if list_input else preds[0]
+    source, target = split_mapping(mapping)
+
+    def fn(pred: dict) -> None:
+        if "keypoints" in pred:
+            pred["keypoints"] = _remap(pred["keypoints"], num_keypoints, source, target, axis=1)
+            pred["keypoint_scores"] = _remap(pred["keypoint_scores"], num_keypoints, source, target, axis=1)
+        if "num_keypoints" in pred:
+            pred["num_keypoints"] = num_keypoints
+
+    return _each(pred_info, fn)
 
 
 def transform_keypoints(kpt_info: Any, num_keypoints: int, mapping: Any) -> Any:
     """MMPose's older combined helper: ``keypoints`` ``(N, K, C)`` (predictions) or flat ``[x, y, v] * K``
     (annotations) re-indexed by ``mapping``, in place; ``num_keypoints`` updated when present."""
-    source_index, target_index = split_mapping(mapping)
-    list_input = isinstance(kpt_info, list)
-    infos = kpt_info if list_input else [kpt_info]
-    for each in infos:
-        if "keypoints" in each:
-            keypoints = np.asarray(each["keypoints"])
+    source, target = split_mapping(mapping)
+
+    def fn(info: dict) -> None:
+        if "keypoints" in info:
+            keypoints = np.asarray(info["keypoints"])
             if keypoints.ndim > 1:
-                n, _, c = keypoints.shape
-                new_keypoints = np.zeros((n, num_keypoints, c), dtype=keypoints.dtype)
-                new_keypoints[:, target_index] = keypoints[:, source_index]
-                each["keypoints"] = new_keypoints
+                info["keypoints"] = _remap(keypoints, num_keypoints, source, target, axis=1)
             else:
-                keypoints = keypoints.reshape(-1, 3)
-                new_keypoints = np.zeros((num_keypoints, 3), dtype=keypoints.dtype)
-                new_keypoints[target_index] = keypoints[source_index]
-                each["keypoints"] = new_keypoints.reshape(-1).tolist()
-        if "num_keypoints" in each:
-            each["num_keypoints"] = num_keypoints
-    return infos if list_input else infos[0]
+                info["keypoints"] = _flat_keypoints(keypoints, num_keypoints, source, target)
+        if "num_keypoints" in info:
+            info["num_keypoints"] = num_keypoints
+
+    return _each(kpt_info, fn)
