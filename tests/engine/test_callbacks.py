@@ -87,7 +87,7 @@ def test_ema_and_pipeline_switch_in_a_fit(tmp_path: Path):
     [
         ("synthetic", "coco/AP"),
         ("coco", "coco/AP"),
-        ("coco_wholebody", "wholebody/all/coco/AP"),
+        ("coco_wholebody", "coco-wholebody/AP"),
         ("crowdpose", "crowdpose/AP"),
         ("mpii", "PCK"),
     ],

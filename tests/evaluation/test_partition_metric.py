@@ -282,21 +282,25 @@ def test_nme_partitions_match_mmpose():
     assert nme.evaluate(4) == pytest.approx(want, rel=1e-6)
 
 
-def test_string_ranges_and_hydra_config(tmp_path):
-    """'start:stop' partitions (YAML) and the packaged data=coco_wholebody evaluator config."""
-    from hydra import compose, initialize_config_module
+def test_string_ranges_and_hydra_config():
+    """'start:stop' partitions, and the metric built by Hydra from YAML as a data config's evaluator."""
     from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
     metric = KeypointPartitionMetric(metric=dict(type="EPE"), partitions={"foot": "17:23", "x": [1]})
     assert metric.partitions == {"foot": list(range(17, 23)), "x": [1]}
     with pytest.raises(ValueError, match="'start:stop'"):
         KeypointPartitionMetric(metric=dict(type="EPE"), partitions={"foot": "17-23"})
-    with initialize_config_module(config_module="posekit.conf", version_base=None):
-        cfg = compose("train", overrides=["data=coco_wholebody", f"paths.data_dir={tmp_path}"])
-    assert cfg.data.num_keypoints == 133 and cfg.model.head.out_channels == 133
-    (evaluator,) = [instantiate(e) for e in cfg.data.evaluators]
+    yaml = """
+    _target_: posekit.evaluation.KeypointPartitionMetric
+    prefix: wholebody
+    metric: {type: CocoMetric, score_mode: bbox, nms_mode: none}
+    partitions: {body: "0:17", foot: "17:23", face: "23:91", left_hand: "91:112", right_hand: "112:133", all: "0:133"}
+    """
+    evaluator = instantiate(OmegaConf.create(yaml))
     assert isinstance(evaluator, KeypointPartitionMetric)
     assert list(evaluator.partitions) == ["body", "foot", "face", "left_hand", "right_hand", "all"]
     assert evaluator.partitions["all"] == list(range(133))
     evaluator.dataset_meta = load_metainfo("coco_wholebody")
     assert evaluator.metrics["face"].dataset_meta["num_keypoints"] == 68
+    assert evaluator._rename("body", {"coco/AP": 0.5}) == {"wholebody/body/coco/AP": 0.5}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import functional
 from .base import BaseMetric
 from .coco import CocoMetric
+from .coco_wholebody import CocoWholeBodyMetric
 from .functional import (
     keypoint_auc,
     keypoint_epe,
@@ -39,6 +40,7 @@ __all__ = [
     "NME",
     "BaseMetric",
     "CocoMetric",
+    "CocoWholeBodyMetric",
     "JhmdbPCKAccuracy",
     "KeypointPartitionMetric",
     "MpiiPCKAccuracy",

@@ -323,6 +323,24 @@ class CocoMetric(BaseMetric):
             )
 
     # ------------------------------------------------------------------------------------------------ ground truth
+    def _coco_annotation(self, ann: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``raw_ann_info`` annotation as written to the ground-truth JSON."""
+        annotation = {
+            "id": ann["id"],
+            "image_id": ann["image_id"],
+            "category_id": ann["category_id"],
+            "bbox": ann["bbox"],
+            "keypoints": ann["keypoints"],
+            "iscrowd": ann["iscrowd"],
+        }
+        if self.use_area:
+            assert "area" in ann, "`area` is required when `self.use_area` is `True`"
+            annotation["area"] = ann["area"]
+        if self.iou_type == "keypoints_crowd":
+            assert "num_keypoints" in ann, "`num_keypoints` is required when `self.iou_type` is `keypoints_crowd`"
+            annotation["num_keypoints"] = ann["num_keypoints"]
+        return annotation
+
     def gt_to_coco_json(self, gt_dicts: Sequence[dict], outfile_prefix: str) -> str:
         """Write the ground truth collected from the samples as ``<outfile_prefix>.gt.json`` (COCO format)."""
         image_infos, annotations = [], []
@@ -338,23 +356,7 @@ class CocoMetric(BaseMetric):
             for ann in gt_dict["raw_ann_info"]:
                 if ann is None or ann["id"] in ann_ids:  # images without instances / duplicates
                     continue
-                annotation = {
-                    "id": ann["id"],
-                    "image_id": ann["image_id"],
-                    "category_id": ann["category_id"],
-                    "bbox": ann["bbox"],
-                    "keypoints": ann["keypoints"],
-                    "iscrowd": ann["iscrowd"],
-                }
-                if self.use_area:
-                    assert "area" in ann, "`area` is required when `self.use_area` is `True`"
-                    annotation["area"] = ann["area"]
-                if self.iou_type == "keypoints_crowd":
-                    assert "num_keypoints" in ann, (
-                        "`num_keypoints` is required when `self.iou_type` is `keypoints_crowd`"
-                    )
-                    annotation["num_keypoints"] = ann["num_keypoints"]
-                annotations.append(annotation)
+                annotations.append(self._coco_annotation(ann))
                 ann_ids.add(ann["id"])
 
         meta = self.dataset_meta or {}

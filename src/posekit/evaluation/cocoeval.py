@@ -27,6 +27,10 @@ from pycocotools.cocoeval import COCOeval
 
 __all__ = ["KeypointCOCOeval", "load_keypoint_results", "CROWD_STATS_NAMES", "KEYPOINT_STATS_NAMES"]
 
+# set by callers that decide who counts themselves (COCO-WholeBody): see KeypointCOCOeval
+IGNORE_KEY = "_posekit_ignore"
+VALID_KEY = "_posekit_valid"
+
 KEYPOINT_STATS_NAMES = ["AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)"]
 CROWD_STATS_NAMES = ["AP", "AP .5", "AP .75", "AR", "AR .5", "AR .75", "AP(E)", "AP(M)", "AP(H)"]
 
@@ -75,6 +79,12 @@ class KeypointCOCOeval(COCOeval):
         iouType: ``'keypoints'`` or ``'keypoints_crowd'`` (CrowdPose's easy/medium/hard summary).
         sigmas: ``(K,)`` per-keypoint OKS sigmas; COCO's when ``None``.
         use_area: use the ground truth's ``area``; when ``False`` use ``0.53 * w * h`` of its box.
+
+    A ground truth's ``IGNORE_KEY`` field, when present, replaces the no-visible-keypoint rule (crowds are always
+    ignored; a plain ``ignore`` field in a file is not read, as in the COCO API), and a detection's ``VALID_KEY``
+    field replaces the positive-score rule: COCO-WholeBody decides both
+    from the body keypoints for every part it evaluates (a part without visible keypoints is then scored
+    against the person box).
     """
 
     def __init__(
@@ -111,13 +121,17 @@ class KeypointCOCOeval(COCOeval):
         self._dts = defaultdict(list)
         for ann in gts:
             gt = dict(ann)  # the evaluation flags go on a copy, the COCO object stays untouched
-            n_visible = np.count_nonzero(np.asarray(gt["keypoints"])[2::3] > 0)
-            gt["ignore"] = bool(gt.get("iscrowd", 0)) or n_visible == 0
+            if IGNORE_KEY in ann:
+                invisible = bool(ann[IGNORE_KEY])
+            else:
+                invisible = np.count_nonzero(np.asarray(gt["keypoints"])[2::3] > 0) == 0
+            gt["ignore"] = bool(gt.get("iscrowd", 0)) or invisible
             gt["area"] = self._gt_area(gt)
             gt.setdefault("iscrowd", 0)
             self._gts[gt["image_id"], gt["category_id"]].append(gt)
         for dt in dts:
-            if np.count_nonzero(np.asarray(dt["keypoints"])[2::3] > 0) == 0:
+            valid = dt[VALID_KEY] if VALID_KEY in dt else np.count_nonzero(np.asarray(dt["keypoints"])[2::3] > 0) > 0
+            if not valid:
                 continue
             self._dts[dt["image_id"], dt["category_id"]].append(dt)
         self.evalImgs = defaultdict(list)
