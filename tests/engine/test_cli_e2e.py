@@ -151,3 +151,36 @@ def test_eval_data_paths_follow_a_paths_override(trained_run, tmp_path):
     )
     assert proc.returncode == 2
     assert f"{tmp_path}/moved" in proc.stderr  # the synthetic data root interpolates paths.cache_dir
+
+
+def test_train_on_real_coco_wholebody_sample(tmp_path, testdata_dir):
+    """data=coco_wholebody end to end on MMPose's 12-person COCO-WholeBody sample: the dataset class joins the
+    keypoint parts, the model gets 133 outputs, CocoWholeBodyMetric scores the validation against the file."""
+    root = testdata_dir / "coco"
+    args = [
+        "data=coco_wholebody",
+        "model=tiny",
+        f"data.data_root={root}",
+        "data.train.ann_file=test_coco_wholebody.json",
+        "data.train.data_prefix.img=",
+        "data.val.ann_file=test_coco_wholebody.json",
+        "data.val.data_prefix.img=",
+        "data.val.bbox_file=null",
+        "data.batch_size=4",
+        "data.val_batch_size=4",
+        "data.num_workers=0",
+        "data.pin_memory=false",
+        "trainer.max_epochs=1",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.log_every_n_steps=1",
+        "trainer.accelerator=cpu",
+        "scheduler.warmup_iters=1",
+        "callbacks.progress_bar.refresh_rate=0",
+    ]
+    proc = _run([*_cli("train"), *args], tmp_path)
+    run_dir = Path(proc.stdout.split("run directory ")[1].split()[0])
+    run_dir = run_dir if run_dir.is_absolute() else tmp_path / run_dir
+    val = json.loads((run_dir / "metrics.json").read_text())["val"]
+    assert "coco-wholebody/AP" in val and 0.0 <= val["coco-wholebody/AP"] <= 1.0
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["state_dict"]["model.head.final_layer.weight"].shape[0] == 133
