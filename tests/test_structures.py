@@ -100,3 +100,21 @@ def test_collate_pose_samples():
     assert batch.flip_indices == [0, 1, 3, 2]
     assert batch.input_size == (6, 8)
     assert len(batch.to("cpu")) == 3
+
+
+def test_collate_fills_keypoints_visible_weights_for_samples_without_it():
+    """A CombinedDataset batch mixes converted samples (with keypoints_visible_weights) and plain ones."""
+    from posekit.structures import PoseSample, collate_pose_samples
+
+    def sample(with_weights: bool) -> PoseSample:
+        targets = {"heatmaps": np.zeros((3, 4, 4), np.float32), "keypoint_weights": np.full((1, 3), 0.5, np.float32)}
+        if with_weights:
+            targets["keypoints_visible_weights"] = np.array([[1.0, 0.0, 1.0]], np.float32)
+        return PoseSample(inputs=np.zeros((3, 8, 8), np.uint8), targets=targets, meta={})
+
+    batch = collate_pose_samples([sample(False), sample(True), sample(False)])
+    np.testing.assert_array_equal(batch.targets["keypoints_visible_weights"], [[1, 1, 1], [1, 0, 1], [1, 1, 1]])
+    other = sample(True)
+    other.targets["extra"] = np.zeros((1, 3), np.float32)
+    with pytest.raises(KeyError, match="sample 0 has no target 'extra'"):
+        collate_pose_samples([sample(False), other])

@@ -186,3 +186,39 @@ def test_combined_dataset_resampling_and_errors(coco_aic):
     )
     with pytest.raises(FileNotFoundError, match=r"data\.train\.datasets\[0\]\.ann_file"):
         dm.check_files(["train"])
+
+
+def test_packaged_coco_aic_config_trains_on_both(testdata_dir, tmp_path):
+    """data=coco_aic composes into a CombinedDataset; pointed at the sample files it yields COCO-layout batches."""
+    from hydra import compose, initialize_config_module
+    from hydra.utils import instantiate
+
+    with initialize_config_module(config_module="posekit.conf", version_base=None):
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=coco_aic",
+                "model=tiny",
+                f"paths.data_dir={tmp_path}",
+                f"data.train.datasets.0.data_root={testdata_dir / 'coco'}",
+                "data.train.datasets.0.ann_file=test_coco.json",
+                "data.train.datasets.0.data_prefix.img=",
+                f"data.train.datasets.1.data_root={testdata_dir / 'aic'}",
+                "data.train.datasets.1.ann_file=test_aic.json",
+                "data.train.datasets.1.data_prefix.img=",
+                "data.train.sample_ratio_factor=[1.0,0.5]",
+                f"data.data_root={testdata_dir / 'coco'}",
+                "data.val.ann_file=test_coco.json",
+                "data.val.data_prefix.img=",
+                "data.val.bbox_file=null",
+                "data.batch_size=4",
+                "data.num_workers=0",
+            ],
+        )
+    assert cfg.monitor == "coco/AP" and cfg.data.train._target_ == "posekit.datasets.CombinedDataset"
+    dm = instantiate(cfg.data, _recursive_=False)
+    dm.check_files(["train"])
+    dm.setup("fit")
+    assert isinstance(dm.train_dataset, CombinedDataset) and len(dm.train_dataset) == 12 + round(9 * 0.5)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch.inputs.shape == (4, 3, 128, 96) and batch.targets["heatmaps"].shape[1] == 17

@@ -103,18 +103,38 @@ def _as_tensor(x: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x))
 
 
+# targets that only some samples carry, and their value for the others: a KeypointConverter marks the keypoints a
+# source dataset annotates (CombinedDataset); samples without one annotate all of theirs
+_OPTIONAL_TARGETS = {"keypoints_visible_weights": "keypoint_weights"}
+
+
+def _target(sample: PoseSample, key: str, index: int) -> Any:
+    if key in sample.targets:
+        return sample.targets[key]
+    like = _OPTIONAL_TARGETS.get(key)
+    if like is not None and like in sample.targets:
+        ref = np.asarray(sample.targets[like])
+        return np.ones(ref.shape[:2] if ref.ndim >= 2 else ref.shape, dtype=np.float32)
+    raise KeyError(
+        f"collate_pose_samples: sample {index} has no target {key!r} that other samples of the batch have; all "
+        "samples of a batch need the same targets (same codec / GenerateTarget settings)"
+    )
+
+
 def collate_pose_samples(samples: Sequence[PoseSample]) -> PoseBatch:
     """Collate :class:`PoseSample` s into a :class:`PoseBatch` (the DataLoader's ``collate_fn``).
 
     Field-level targets are stacked (new batch axis); instance-level targets are concatenated over
-    their leading instance axis, like MMPose's heads do with ``gt_instance_labels``.
+    their leading instance axis, like MMPose's heads do with ``gt_instance_labels``. ``keypoints_visible_weights``
+    (from a ``KeypointConverter``) is ones for the samples without it.
     """
     if len(samples) == 0:
         raise ValueError("collate_pose_samples: got an empty list of samples")
     inputs = torch.stack([_as_tensor(s.inputs) for s in samples])
     targets: dict[str, torch.Tensor] = {}
-    for key in samples[0].targets:
-        vals = [_as_tensor(s.targets[key]) for s in samples]
+    keys = list(dict.fromkeys(k for s in samples for k in s.targets))
+    for key in keys:
+        vals = [_as_tensor(_target(s, key, i)) for i, s in enumerate(samples)]
         targets[key] = torch.stack(vals) if key in FIELD_TARGET_KEYS else torch.cat(vals, dim=0)
     metas = [s.meta for s in samples]
     centers = torch.as_tensor(
