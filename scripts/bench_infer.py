@@ -2,9 +2,9 @@
 
 What ``posekit-infer input=FOLDER bboxes=FILE`` does, timed at three depths on the same images and boxes:
 
-* **posekit-infer, save_vis=false**: :func:`posekit.apis.run_inference` on a folder: read + decode each JPEG,
-  crop every person box (affine warp), batched forward (flip test as the model config says), decode, write
-  ``predictions.json``;
+* **posekit-infer, save_vis=false**: :func:`posekit.apis.run_inference` on a folder: read + decode each JPEG
+  (in a read-ahead thread), crop every person box (affine warp), batched forward (flip test as the model config
+  says), decode, write ``predictions.json``; and the same with the images read in the main thread;
 * **posekit-infer, save_vis=true**: the same plus drawing the skeletons and writing one JPEG per image (the
   command's default);
 * **pose model only**: :class:`posekit.apis.TopdownInferencer` on frames already decoded in memory (crop +
@@ -52,15 +52,18 @@ def make_image_folder(src: Path, dst: Path, copies: int) -> int:
     return len(images) * copies
 
 
-def time_runs(fn, repeat: int, warmup: int) -> list[float]:
+def time_interleaved(fns: dict, repeat: int, warmup: int) -> dict[str, float]:
+    """Median seconds of each function, the functions timed in turn (A, B, C, A, B, C, ...)."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from posekit.apis import TopdownInferencer, init_model, load_detections, run_inference
+    from posekit.apis import inferencer as inferencer_module
+
+    prefetch = inferencer_module._prefetch
 
     torch.set_grad_enabled(False)
     ann = args.data / "test_coco.json"
@@ -103,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
             input_size = tuple(getattr(decoder, "input_size", ()) or ())
             params = sum(p.numel() for p in model.parameters()) / 1e6
 
-            def infer(save_vis: bool, model=model, name=name) -> None:
+            def infer(save_vis: bool, read_ahead: bool = True, model=model, name=name) -> None:
                 out = Path(tmp) / "out"
+                inferencer_module._prefetch = prefetch if read_ahead else (lambda items, depth=8: items)
                 summary = run_inference(
                     model,
                     folder,
@@ -125,15 +132,25 @@ def main(argv: list[str] | None = None) -> None:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
 
-            t_json = statistics.median(time_runs(lambda: infer(False), args.repeat, args.warmup))
-            t_vis = statistics.median(time_runs(lambda: infer(True), args.repeat, args.warmup))
-            t_model = statistics.median(time_runs(model_only, args.repeat, args.warmup))
+            times = time_interleaved(
+                {
+                    "json": lambda: infer(False),
+                    "json_serial": lambda: infer(False, read_ahead=False),
+                    "vis": lambda: infer(True),
+                    "model": model_only,
+                },
+                args.repeat,
+                args.warmup,
+            )
+            inferencer_module._prefetch = prefetch
+            t_json, t_serial, t_vis, t_model = (times[k] for k in ("json", "json_serial", "vis", "model"))
             size = "x".join(str(v) for v in input_size) if input_size else "?"
             rows.append(
                 [
                     f"{name} ({params:.2f} M params, {size}, flip test {'on' if flip else 'off'})",
                     f"{num_images / t_json:.1f}",
                     f"{num_crops / t_json:.1f}",
+                    f"{num_images / t_serial:.1f}",
                     f"{num_images / t_vis:.1f}",
                     f"{num_crops / t_model:.1f}",
                     f"{1e3 * t_model / num_crops:.2f}",
@@ -141,12 +158,13 @@ def main(argv: list[str] | None = None) -> None:
             )
     print(
         f"{num_images} images, {num_crops} people (boxes from test_coco.json), batch_size={args.batch_size}; "
-        f"median of {args.repeat} runs after {args.warmup} warm-up run(s).\n"
+        f"median of {args.repeat} interleaved runs after {args.warmup} warm-up run(s).\n"
     )
     headers = [
         "model",
         "posekit-infer save_vis=false (images/s)",
         "same (crops/s)",
+        "same without read-ahead (images/s)",
         "posekit-infer save_vis=true (images/s)",
         "pose model only (crops/s)",
         "pose model only (ms/crop)",

@@ -198,3 +198,40 @@ def test_load_detections_formats(tmp_path, testdata_dir):
     bad.write_text(json.dumps([{"image_id": 1}]))
     with pytest.raises(ValueError, match="no 'bbox'"):
         load_detections(bad)
+
+
+def test_prefetch_keeps_order_raises_in_place_and_stops_when_closed():
+    import threading
+    import time
+
+    from posekit.apis.inferencer import _prefetch
+
+    assert list(_prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("bad frame 2")
+
+    got = []
+    with pytest.raises(ValueError, match="bad frame 2"):
+        for x in _prefetch(failing()):
+            got.append(x)
+    assert got == [1]
+
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    gen = _prefetch(endless(), depth=2)
+    assert next(gen) == 0
+    gen.close()
+    time.sleep(0.3)
+    count = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == count  # the reader thread has stopped
+    assert not any(t.name == "posekit-prefetch" and t.is_alive() for t in threading.enumerate())

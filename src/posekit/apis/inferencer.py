@@ -374,6 +374,49 @@ def _write_json(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _prefetch(items: Iterable[Any], depth: int = 8) -> Iterator[Any]:
+    """Yield ``items`` while a background thread produces the next ``depth`` of them.
+
+    Image and video decoding (OpenCV) release the GIL, so reading the next frames overlaps the forward pass of
+    the current batch. Exceptions of the producer are raised here, in order; closing the generator stops it.
+    """
+    import queue
+    import threading
+
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as err:  # handed to the consumer
+            buffer.put((done, err))
+
+    thread = threading.Thread(target=produce, name="posekit-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = buffer.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress) -> dict:
     rel_names = [str(p.relative_to(root)) if p.is_relative_to(root) else p.name for p in files]
     if dets is not None:
@@ -396,7 +439,7 @@ def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_v
             yield frame
 
     records, outputs, num_instances = [], [], 0
-    for frame in _progress(inferencer(frames()), len(files), show_progress, "img"):
+    for frame in _progress(inferencer(_prefetch(frames())), len(files), show_progress, "img"):
         instances = frame["instances"]
         num_instances += len(instances)
         h, w = frame["img"].shape[:2]
@@ -457,8 +500,9 @@ def _run_video(path, out_dir, inferencer, visualizer, dets, meta, save_vis, show
     writer = None
     video_out = out_dir / f"{path.stem}.mp4"
     records, num_instances, size = [], 0, None
+    decoded = _prefetch(frames())  # closed before the capture is released: the reader thread uses it
     try:
-        for frame in _progress(inferencer(frames()), total, show_progress, "frame"):
+        for frame in _progress(inferencer(decoded), total, show_progress, "frame"):
             instances = frame["instances"]
             num_instances += len(instances)
             h, w = frame["img"].shape[:2]
@@ -474,6 +518,7 @@ def _run_video(path, out_dir, inferencer, visualizer, dets, meta, save_vis, show
                         raise OSError(f"cv2.VideoWriter cannot write {video_out} (mp4v codec unavailable?)")
                 writer.write(canvas)
     finally:
+        decoded.close()
         cap.release()
         if writer is not None:
             writer.release()
