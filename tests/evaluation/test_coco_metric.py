@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import os
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -132,52 +131,18 @@ def _meta_with_classes(dataset: str, ann_file: str) -> dict:
     return meta
 
 
-def _topdown_batches(ann_file: str, num_pseudo_kpts: int = 0) -> list:
-    with open(ann_file) as f:
-        db = json.load(f)
-    imgid2info = {img["id"]: img for img in db["images"]}
-    out = []
-    for ann in db["annotations"]:
-        w, h = ann["bbox"][2], ann["bbox"][3]
-        keypoints = np.array(ann["keypoints"]).reshape((1, -1, 3))
-        if num_pseudo_kpts > 0:
-            keypoints = np.concatenate((keypoints, *((keypoints[:, :1],) * num_pseudo_kpts)), axis=1)
-        sample = {
-            "id": ann["id"],
-            "img_id": ann["image_id"],
-            "category_id": ann.get("category_id", 1),
-            "gt_instances": {
-                "bbox_scales": np.array([w * 1.25, h * 1.25]).reshape(-1, 2),
-                "bbox_scores": np.ones((1,), dtype=np.float32),
-                "bboxes": np.array(ann["bbox"], dtype=np.float32).reshape(-1, 4),
-            },
-            "pred_instances": {"keypoints": keypoints[..., :2], "keypoint_scores": keypoints[..., -1]},
-            "ori_shape": [640, 480],
-            "raw_ann_info": copy.deepcopy(ann),
-        }
-        if "crowdIndex" in imgid2info[ann["image_id"]]:
-            sample["crowd_index"] = imgid2info[ann["image_id"]]["crowdIndex"]
-        out.append(([{"inputs": None}], [sample]))
-    return out
+def _batches(samples: list[dict]) -> list:
+    """MMPose's tests feed one sample per batch."""
+    return [([{"inputs": None}], [sample]) for sample in samples]
 
 
-def _bottomup_batches(ann_file: str) -> list:
-    with open(ann_file) as f:
-        db = json.load(f)
-    img2ann = defaultdict(list)
-    for ann in db["annotations"]:
-        img2ann[ann["image_id"]].append(ann)
-    out = []
-    for img_id, anns in img2ann.items():
-        keypoints = np.array([ann["keypoints"] for ann in anns]).reshape((len(anns), -1, 3))
-        sample = {
-            "id": [ann["id"] for ann in anns],
-            "img_id": img_id,
-            "gt_instances": {"bbox_scores": np.ones((len(anns)), dtype=np.float32)},
-            "pred_instances": {"keypoints": keypoints[..., :2], "keypoint_scores": keypoints[..., -1]},
-        }
-        out.append(([{"inputs": None}], [sample]))
-    return out
+def _with_pseudo_keypoints(n: int):
+    """Annotations' keypoints plus ``n`` copies of the first one (CrowdPose's 14 + pseudo keypoints)."""
+
+    def keypoints_of(ann: dict) -> list:
+        return list(ann["keypoints"]) + list(ann["keypoints"][:3]) * n
+
+    return keypoints_of
 
 
 TARGET_COCO = {
@@ -198,7 +163,7 @@ TARGET_AP10K = dict(TARGET_COCO, **{"coco/AP (M)": -1.0, "coco/AR (M)": -1.0})
 
 
 @pytest.fixture(scope="module")
-def data(testdata_dir):
+def data(testdata_dir, coco_samples):
     d = {
         "coco_ann": str(testdata_dir / "coco" / "test_coco.json"),
         "crowdpose_ann": str(testdata_dir / "crowdpose" / "test_crowdpose.json"),
@@ -207,11 +172,11 @@ def data(testdata_dir):
     d["coco_meta"] = _meta_with_classes("coco", d["coco_ann"])
     d["crowdpose_meta"] = _meta_with_classes("crowdpose", d["crowdpose_ann"])
     d["ap10k_meta"] = _meta_with_classes("ap10k", d["ap10k_ann"])
-    d["coco_td"] = _topdown_batches(d["coco_ann"])
-    d["coco_bu"] = _bottomup_batches(d["coco_ann"])
-    d["crowdpose_td"] = _topdown_batches(d["crowdpose_ann"])
-    d["crowdpose_pseudo"] = _topdown_batches(d["crowdpose_ann"], num_pseudo_kpts=3)
-    d["ap10k_td"] = _topdown_batches(d["ap10k_ann"])
+    d["coco_td"] = _batches(coco_samples.topdown(d["coco_ann"]))
+    d["coco_bu"] = _batches(coco_samples.bottomup(d["coco_ann"]))
+    d["crowdpose_td"] = _batches(coco_samples.topdown(d["crowdpose_ann"]))
+    d["crowdpose_pseudo"] = _batches(coco_samples.topdown(d["crowdpose_ann"], _with_pseudo_keypoints(3)))
+    d["ap10k_td"] = _batches(coco_samples.topdown(d["ap10k_ann"]))
     assert len(d["coco_td"]) == 14 and len(d["coco_bu"]) == 4
     assert len(d["crowdpose_td"]) == 5 and len(d["ap10k_td"]) == 2
     return d

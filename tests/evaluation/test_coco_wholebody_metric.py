@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -31,52 +30,24 @@ def meta():
     return load_metainfo("coco_wholebody")
 
 
-def topdown(ann_file: str) -> list[dict]:
-    db = json.loads(open(ann_file).read())
-    out = []
-    for ann in db["annotations"]:
-        w, h = ann["bbox"][2], ann["bbox"][3]
-        kpts = np.array(sum((ann[p] for p in PARTS), [])).reshape(1, -1, 3)
-        out.append(
-            {
-                "id": ann["id"],
-                "img_id": ann["image_id"],
-                "category_id": ann.get("category_id", 1),
-                "gt_instances": {
-                    "bbox_scales": np.array([w * 1.25, h * 1.25]).reshape(-1, 2),
-                    "bbox_scores": np.ones((1,), dtype=np.float32),
-                    "bboxes": np.array(ann["bbox"], dtype=np.float32).reshape(-1, 4),
-                },
-                "pred_instances": {"keypoints": kpts[..., :2], "keypoint_scores": kpts[..., -1]},
-                "ori_shape": [640, 480],
-                "raw_ann_info": copy.deepcopy(ann),
-            }
-        )
-    return out
+def _wholebody_keypoints(ann: dict) -> list:
+    return sum((ann[p] for p in PARTS), [])
 
 
-def bottomup(ann_file: str) -> list[dict]:
-    by_image = defaultdict(list)
-    for ann in json.loads(open(ann_file).read())["annotations"]:
-        by_image[ann["image_id"]].append(ann)
-    out = []
-    for img_id, anns in by_image.items():
-        kpts = np.array([sum((a[p] for p in PARTS), []) for a in anns]).reshape(len(anns), -1, 3)
-        out.append(
-            {
-                "id": [a["id"] for a in anns],
-                "img_id": img_id,
-                "gt_instances": {"bbox_scores": np.ones(len(anns), dtype=np.float32)},
-                "pred_instances": {"keypoints": kpts[..., :2], "keypoint_scores": kpts[..., -1]},
-            }
-        )
-    return out
+@pytest.fixture(scope="module")
+def topdown(coco_samples):
+    return lambda ann_file: coco_samples.topdown(ann_file, _wholebody_keypoints)
+
+
+@pytest.fixture(scope="module")
+def bottomup(coco_samples):
+    return lambda ann_file: coco_samples.bottomup(ann_file, _wholebody_keypoints)
 
 
 @pytest.mark.parametrize(
     "score_mode, nms_mode", [("bbox", "none"), ("bbox_keypoint", "oks_nms"), ("bbox_rle", "soft_oks_nms")]
 )
-def test_perfect_topdown_predictions(ann_file, meta, tmp_path, score_mode, nms_mode):
+def test_perfect_topdown_predictions(ann_file, meta, tmp_path, score_mode, nms_mode, topdown):
     metric = CocoWholeBodyMetric(
         ann_file=ann_file, outfile_prefix=f"{tmp_path}/t", score_mode=score_mode, nms_mode=nms_mode
     )
@@ -90,7 +61,7 @@ def test_perfect_topdown_predictions(ann_file, meta, tmp_path, score_mode, nms_m
     assert set(metric.part_results) == {"body", "foot", "face", "lefthand", "righthand", "wholebody"}
 
 
-def test_perfect_bottomup_and_extra_sample(ann_file, meta, tmp_path):
+def test_perfect_bottomup_and_extra_sample(ann_file, meta, tmp_path, topdown, bottomup):
     metric = CocoWholeBodyMetric(ann_file=ann_file, outfile_prefix=f"{tmp_path}/b", score_mode="bbox", nms_mode="none")
     metric.dataset_meta = meta
     samples = bottomup(ann_file)
@@ -105,7 +76,7 @@ def test_perfect_bottomup_and_extra_sample(ann_file, meta, tmp_path):
     assert metric.evaluate(size=len(samples) + 1) == TARGET
 
 
-def test_without_ann_file_writes_the_parts(ann_file, meta, tmp_path):
+def test_without_ann_file_writes_the_parts(ann_file, meta, tmp_path, topdown):
     metric = CocoWholeBodyMetric(outfile_prefix=f"{tmp_path}/g", metainfo=meta)
     samples = topdown(ann_file)
     for s in samples:
@@ -115,7 +86,7 @@ def test_without_ann_file_writes_the_parts(ann_file, meta, tmp_path):
     assert all(len(a["keypoints"]) == 51 and len(a["righthand_kpts"]) == 63 for a in gt["annotations"])
 
 
-def test_parts_match_per_part_coco_metric(ann_file, meta):
+def test_parts_match_per_part_coco_metric(ann_file, meta, topdown):
     """Noisy predictions: each part's AP equals a plain CocoMetric on that part alone (no part ignoring needed
     where every person has a visible keypoint in the part), and the whole body is its own evaluation."""
     rng = np.random.default_rng(0)

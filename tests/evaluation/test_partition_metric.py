@@ -7,9 +7,7 @@ AUC / EPE / NME cases); MMPose obtained the COCO ones from ``CocoWholeBodyMetric
 
 from __future__ import annotations
 
-import copy
 import json
-from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -43,6 +41,7 @@ TARGET_BBOX_NONE = {
 
 
 def _fake_prediction(keypoints_3: np.ndarray) -> dict:
+    """MMPose's fake predictions: x * 0.99, y * 1.02, score = 0.8 v."""
     pred = np.zeros_like(keypoints_3)
     pred[..., 0] = keypoints_3[..., 0] * 0.99
     pred[..., 1] = keypoints_3[..., 1] * 1.02
@@ -55,57 +54,20 @@ def wholebody(testdata_dir):
     return json.loads((testdata_dir / "coco" / "test_keypoint_partition_metric.json").read_text())
 
 
-def topdown_samples(db: dict) -> list[dict]:
-    samples = []
-    for ann in db["annotations"]:
-        w, h = ann["bbox"][2], ann["bbox"][3]
-        kpts = np.array(ann["keypoints"]).reshape((1, -1, 3))
-        samples.append(
-            {
-                "id": ann["id"],
-                "img_id": ann["image_id"],
-                "category_id": ann.get("category_id", 1),
-                "gt_instances": {
-                    "bbox_scales": np.array([w * 1.25, h * 1.25]).reshape(-1, 2),
-                    "bbox_scores": np.ones((1,), dtype=np.float32),
-                    "bboxes": np.array(ann["bbox"], dtype=np.float32).reshape(-1, 4),
-                    "keypoints": kpts[..., :2],
-                    "keypoints_visible": kpts[..., 2:3],
-                },
-                "pred_instances": _fake_prediction(kpts),
-                "ori_shape": [640, 480],
-                "raw_ann_info": copy.deepcopy(ann),
-            }
-        )
-    return samples
+@pytest.fixture(scope="module")
+def topdown_samples(coco_samples):
+    return lambda db: coco_samples.topdown(db, predict=_fake_prediction, with_gt_keypoints=True)
 
 
-def bottomup_samples(db: dict) -> list[dict]:
-    by_image = defaultdict(list)
-    for ann in db["annotations"]:
-        by_image[ann["image_id"]].append(ann)
-    samples = []
-    for img_id, anns in by_image.items():
-        kpts = np.array([a["keypoints"] for a in anns]).reshape((len(anns), -1, 3))
-        samples.append(
-            {
-                "id": [a["id"] for a in anns],
-                "img_id": img_id,
-                "gt_instances": {
-                    "bbox_scores": np.ones((len(anns)), dtype=np.float32),
-                    "keypoints": kpts[..., :2],
-                    "keypoints_visible": kpts[..., 2:3],
-                },
-                "pred_instances": _fake_prediction(kpts),
-                "ori_shape": [640, 480],
-                "raw_ann_info": copy.deepcopy(anns),
-            }
-        )
-    return samples
+@pytest.fixture(scope="module")
+def bottomup_samples(coco_samples):
+    return lambda db: coco_samples.bottomup(
+        db, predict=_fake_prediction, with_gt_keypoints=True, with_raw_ann_info=True
+    )
 
 
 @pytest.mark.parametrize("style", ["topdown", "bottomup"])
-def test_coco_partitions_match_mmpose(wholebody, tmp_path, style):
+def test_coco_partitions_match_mmpose(wholebody, tmp_path, style, topdown_samples, bottomup_samples):
     samples = topdown_samples(wholebody) if style == "topdown" else bottomup_samples(wholebody)
     assert len(samples) == (14 if style == "topdown" else 4)
     metric = KeypointPartitionMetric(
@@ -123,7 +85,7 @@ def test_coco_partitions_match_mmpose(wholebody, tmp_path, style):
     assert all(len(m.results) == 0 for m in metric.metrics.values())  # evaluate() clears
 
 
-def test_posekit_update_api_equals_process(wholebody):
+def test_posekit_update_api_equals_process(wholebody, topdown_samples):
     """update(metas, keypoints, scores) / compute() (what training calls) gives the same numbers as process()."""
     samples = topdown_samples(wholebody)
     cfg = dict(type="CocoMetric", score_mode="bbox", nms_mode="none")
