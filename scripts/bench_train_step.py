@@ -7,7 +7,8 @@ in-memory batches (synthetic ``PoseBatch`` es: uint8 256x192 crops, MSRA 64x48 h
 * **raw PyTorch**: ``preprocess -> model.loss -> backward -> optimizer.step -> scheduler.step``;
 * **Lightning**: ``Trainer(limit_train_batches=warmup + steps).fit(PoseLitModule(model), loader)`` (no logger,
   checkpointing, progress bar or validation), the loader yielding the same ``PoseBatch`` objects;
-* **switches** (Lightning): ``PoseLitModule(channels_last=True)``, ``Trainer(precision='bf16-mixed')``,
+* **switches** (Lightning): ``PoseLitModule(channels_last=True)``, ``Trainer(precision='bf16-mixed')`` or
+  ``'16-mixed'`` (``fp16``: float16 AMP, meant for GPUs),
   ``PoseLitModule(compile=True)`` (``torch.compile``; its compilation is reported separately and the step time
   is measured after it; a failure is reported by its error class).
 
@@ -45,7 +46,7 @@ from posekit.engine.optim import ScheduleConfig, build_optimizer, build_param_gr
 from posekit.models import build_model  # noqa: E402
 from posekit.structures import PoseBatch  # noqa: E402
 
-VARIANTS = ("raw", "lightning", "channels_last", "bf16", "compile")
+VARIANTS = ("raw", "lightning", "channels_last", "bf16", "fp16", "compile")
 OPTIM = {"name": "Adam", "lr": 5e-4, "weight_decay": 0.0}
 SCHEDULE = {"policy": "multistep", "warmup_iters": 500, "warmup_ratio": 0.001, "milestones": [170, 200]}
 COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
@@ -157,7 +158,7 @@ class LightningRun:
             channels_last=variant == "channels_last",
             compile=variant == "compile",
         )
-        self.precision = "bf16-mixed" if variant == "bf16" else "32-true"
+        self.precision = {"bf16": "bf16-mixed", "fp16": "16-mixed"}.get(variant, "32-true")
 
     def run(self, batches: list[PoseBatch]) -> list[float]:
         pl, StepTimer = _lightning_imports()
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         "lightning": "Lightning (PoseLitModule + Trainer.fit)",
         "channels_last": "Lightning + channels_last",
         "bf16": "Lightning + precision='bf16-mixed'",
+        "fp16": "Lightning + precision='16-mixed' (AMP with a gradient scaler)",
         "compile": "Lightning + torch.compile",
     }
     rows = []

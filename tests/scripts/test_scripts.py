@@ -140,3 +140,17 @@ def test_bench_infer_counts_every_person(capsys, testdata_dir):
     )
     out = capsys.readouterr().out
     assert "4 images, 14 people" in out and "| tiny (0.83 M params, 96x128, flip test on) |" in out
+
+
+@pytest.mark.slow
+def test_bench_gpu_script_runs_every_benchmark_on_cpu(tmp_path):
+    """The prepared device-check script, in its CPU smoke mode: every step writes its table."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, DEVICE="cpu", QUICK="1", OUT=str(tmp_path), PYTHON=sys.executable)
+    proc = subprocess.run(["bash", str(SCRIPTS / "bench_gpu.sh")], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "FAILED" not in proc.stdout, proc.stdout
+    for name in ("decode", "train_step", "dataloader", "infer"):
+        assert "|---" in (tmp_path / f"{name}.md").read_text(), name
