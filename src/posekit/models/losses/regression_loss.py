@@ -94,24 +94,39 @@ class RLELoss(nn.Module):
         return loss.sum()
 
 
-class SmoothL1Loss(nn.Module):
-    """Smooth L1 loss; ``target_weight`` gets trailing dims appended to match the output."""
+class _WeightedCriterionLoss(nn.Module):
+    """``loss_weight * criterion(output * w, target * w)``, ``w`` the (reshaped) ``target_weight`` when
+    ``use_target_weight``, else ``loss_weight * criterion(output, target)``. Subclasses pick the criterion and how
+    ``w`` is shaped (:meth:`_weight`)."""
 
-    def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.0):
+    def __init__(self, criterion, use_target_weight: bool, loss_weight: float):
         super().__init__()
-        self.criterion = F.smooth_l1_loss
+        self.criterion = criterion
         self.use_target_weight = use_target_weight
         self.loss_weight = loss_weight
+
+    def _weight(self, target_weight: Tensor, output: Tensor, target: Tensor) -> Tensor:
+        return target_weight
 
     def forward(self, output: Tensor, target: Tensor, target_weight: Tensor | None = None) -> Tensor:
         if self.use_target_weight:
             assert target_weight is not None
-            assert output.ndim >= target_weight.ndim
-            target_weight = _expand_weight(target_weight, output.ndim)
-            loss = self.criterion(output * target_weight, target * target_weight)
+            weight = self._weight(target_weight, output, target)
+            loss = self.criterion(output * weight, target * weight)
         else:
             loss = self.criterion(output, target)
         return loss * self.loss_weight
+
+
+class SmoothL1Loss(_WeightedCriterionLoss):
+    """Smooth L1 loss; ``target_weight`` gets trailing dims appended to match the output."""
+
+    def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.0):
+        super().__init__(F.smooth_l1_loss, use_target_weight, loss_weight)
+
+    def _weight(self, target_weight: Tensor, output: Tensor, target: Tensor) -> Tensor:
+        assert output.ndim >= target_weight.ndim
+        return _expand_weight(target_weight, output.ndim)
 
 
 class SoftWeightSmoothL1Loss(nn.Module):
@@ -247,44 +262,24 @@ class MPJPELoss(nn.Module):
         return loss * self.loss_weight
 
 
-class L1Loss(nn.Module):
+class L1Loss(_WeightedCriterionLoss):
     """L1 loss; ``target_weight`` gets trailing dims appended to match the target."""
 
     def __init__(self, reduction: str = "mean", use_target_weight: bool = False, loss_weight: float = 1.0):
-        super().__init__()
         assert reduction in ("mean", "sum", "none"), (
             f"the argument `reduction` should be either 'mean', 'sum' or 'none', but got {reduction}"
         )
-        self.criterion = partial(F.l1_loss, reduction=reduction)
-        self.use_target_weight = use_target_weight
-        self.loss_weight = loss_weight
+        super().__init__(partial(F.l1_loss, reduction=reduction), use_target_weight, loss_weight)
 
-    def forward(self, output: Tensor, target: Tensor, target_weight: Tensor | None = None) -> Tensor:
-        if self.use_target_weight:
-            assert target_weight is not None
-            target_weight = _expand_weight(target_weight, target.ndim)
-            loss = self.criterion(output * target_weight, target * target_weight)
-        else:
-            loss = self.criterion(output, target)
-        return loss * self.loss_weight
+    def _weight(self, target_weight: Tensor, output: Tensor, target: Tensor) -> Tensor:
+        return _expand_weight(target_weight, target.ndim)
 
 
-class MSELoss(nn.Module):
+class MSELoss(_WeightedCriterionLoss):
     """MSE loss for coordinate regression (``target_weight`` must broadcast against the output)."""
 
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.0):
-        super().__init__()
-        self.criterion = F.mse_loss
-        self.use_target_weight = use_target_weight
-        self.loss_weight = loss_weight
-
-    def forward(self, output: Tensor, target: Tensor, target_weight: Tensor | None = None) -> Tensor:
-        if self.use_target_weight:
-            assert target_weight is not None
-            loss = self.criterion(output * target_weight, target * target_weight)
-        else:
-            loss = self.criterion(output, target)
-        return loss * self.loss_weight
+        super().__init__(F.mse_loss, use_target_weight, loss_weight)
 
 
 class BoneLoss(nn.Module):
