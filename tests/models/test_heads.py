@@ -423,3 +423,12 @@ class TestIntegralHeads:
         full = head.loss(feats, batch, train_cfg={"epoch": 0})["loss_kpt"].detach()
         late = head.loss(feats, batch, train_cfg={"epoch": 5})["loss_kpt"].detach()
         assert float(full) > float(late) > 0
+
+
+def test_simcc_flip_test_needs_a_feature_pair():
+    """Both SimCC heads share the flip-test prediction; a missing flipped branch is a ValueError (and, as
+    MMPose's assert, an AssertionError)."""
+    head = SimCCHead(32, 5, input_size=(48, 64), in_featuremap_size=(3, 4), deconv_out_channels=None)
+    for error in (ValueError, AssertionError):
+        with pytest.raises(error, match="feats must be"):
+            head.predict((torch.rand(1, 32, 4, 3),), None, {"flip_test": True})

@@ -21,7 +21,6 @@ from posekit.models.utils.transformer import ScaleNorm
 
 from .base_head import BaseHead
 from .simcc_head import SimCCTrainingMixin, get_simcc_normalized
-from .tta import average_flip_vectors
 
 __all__ = ["RTMCCHead"]
 
@@ -156,16 +155,7 @@ class RTMCCHead(SimCCTrainingMixin, BaseHead):
         product (``heatmaps`` (B, K, Wy, Wx), ``keypoint_x_labels`` (B, 1, K, Wx), ``keypoint_y_labels``), for display.
         """
         test_cfg = test_cfg or {}
-        if test_cfg.get("flip_test", False):
-            if not (isinstance(feats, (list, tuple)) and len(feats) == 2):
-                raise ValueError("RTMCCHead: with flip_test, feats must be [feats, feats_of_flipped_inputs]")
-            flip_indices = self.get_flip_indices(batch)
-            _feats, _feats_flip = feats
-            pred_x, pred_y = average_flip_vectors(
-                *self.forward(_feats), *self.forward(_feats_flip), flip_indices=flip_indices
-            )
-        else:
-            pred_x, pred_y = self.forward(feats)
+        pred_x, pred_y = self.predict_vectors(feats, batch, test_cfg)
 
         keypoints, scores = self.decode((pred_x, pred_y))
         if test_cfg.get("output_heatmaps", False):

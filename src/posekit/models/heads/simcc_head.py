@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -31,8 +31,13 @@ def get_simcc_normalized(batch_pred_simcc: Tensor, sigma: float | None = None) -
     return torch.where(amax > 1, batch_pred_simcc / amax, batch_pred_simcc)
 
 
+class FlipFeatsError(ValueError, AssertionError):
+    """``predict`` with ``flip_test`` got no ``[feats, feats_of_flipped_inputs]`` pair."""
+
+
 class SimCCTrainingMixin:
-    """``loss`` and ``acc_pose`` shared by the SimCC heads (:class:`SimCCHead`, ``RTMCCHead``).
+    """``loss``, ``acc_pose`` and the flip-test prediction shared by the SimCC heads (:class:`SimCCHead`,
+    ``RTMCCHead``).
 
     Needs ``forward(feats) -> (pred_x (B, K, Wx), pred_y (B, K, Wy))``, ``loss_module`` and ``simcc_split_ratio``.
     """
@@ -53,6 +58,20 @@ class SimCCTrainingMixin:
         if train_cfg.get("compute_acc", True):
             losses["acc_pose"] = self.simcc_accuracy((pred_x, pred_y), (gt_x, gt_y), keypoint_weights)
         return losses
+
+    def predict_vectors(self, feats: Any, batch: Any, test_cfg: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+        """``forward(feats)``; with ``test_cfg['flip_test']`` (``feats`` = ``[feats, feats_of_flipped_inputs]``) the
+        flipped vectors mirrored back with ``batch.flip_indices`` and averaged with the original ones."""
+        if not test_cfg.get("flip_test", False):
+            return self.forward(feats)
+        if not (isinstance(feats, (list, tuple)) and len(feats) == 2):
+            raise FlipFeatsError(
+                f"{type(self).__name__}: with flip_test, feats must be [feats, feats_of_flipped_inputs]"
+            )
+        _feats, _feats_flip = feats
+        return average_flip_vectors(
+            *self.forward(_feats), *self.forward(_feats_flip), flip_indices=self.get_flip_indices(batch)
+        )
 
     def simcc_accuracy(self, pred: tuple[Tensor, Tensor], gt: tuple[Tensor, Tensor], weights: Tensor) -> Tensor:
         """MMPose's ``simcc_pck_accuracy``: PCK@0.05 of the arg-max bins / split ratio, normalised by ``[H, W]``."""
@@ -178,15 +197,7 @@ class SimCCHead(SimCCTrainingMixin, BaseHead):
         (B, 1, K, Wx), 'keypoint_y_labels': (B, 1, K, Wy)}`` from the normalised vectors (display only).
         """
         test_cfg = test_cfg or {}
-        if test_cfg.get("flip_test", False):
-            assert isinstance(feats, (list, tuple)) and len(feats) == 2
-            flip_indices = self.get_flip_indices(batch)
-            _feats, _feats_flip = feats
-            pred_x, pred_y = average_flip_vectors(
-                *self.forward(_feats), *self.forward(_feats_flip), flip_indices=flip_indices
-            )
-        else:
-            pred_x, pred_y = self.forward(feats)
+        pred_x, pred_y = self.predict_vectors(feats, batch, test_cfg)
 
         keypoints, scores = self.decode((pred_x, pred_y))
         if test_cfg.get("output_heatmaps", False):
