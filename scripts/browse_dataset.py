@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posekit.cli._common import fail, parse_key_values
+
 OWN = {
     "data",
     "model",
@@ -47,24 +49,11 @@ OWN = {
 
 
 def _fail(msg: str) -> None:
-    print(f"browse_dataset: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail("browse_dataset", msg)
 
 
 def parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    own: dict[str, str] = {}
-    overrides: list[str] = []
-    for arg in argv:
-        if arg in ("-h", "--help"):
-            print(__doc__)
-            sys.exit(0)
-        if "=" not in arg:
-            _fail(f"argument {arg!r} is not key=value (see --help)")
-        key, value = arg.split("=", 1)
-        if key in OWN:
-            own[key] = value
-        else:
-            overrides.append(arg)
+    own, overrides = parse_key_values(argv, "browse_dataset", __doc__, OWN, allow_overrides=True)
     if own.get("split", "train") not in ("train", "val", "test"):
         _fail(f"split={own['split']!r}: use train, val or test")
     if own.get("mode", "transformed") not in ("transformed", "original"):

@@ -20,27 +20,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from posekit.cli._common import fail, parse_key_values
+
 
 def _fail(msg: str) -> None:
-    print(f"count_flops: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail("count_flops", msg)
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
-    opts: dict[str, Any] = {"all": False}
-    for arg in argv:
-        if arg in ("-h", "--help"):
-            print(__doc__)
-            sys.exit(0)
-        if arg in ("--all", "all=true", "all"):
-            opts["all"] = True
-            continue
-        if "=" not in arg:
-            _fail(f"argument {arg!r} is not key=value (see --help)")
-        key, value = arg.lstrip("-").split("=", 1)
-        if key not in ("model", "ckpt", "input_size", "num_keypoints"):
-            _fail(f"unknown option {key!r}; options: model, ckpt, input_size, num_keypoints, --all")
-        opts[key] = value
+    all_flags = ("--all", "all=true", "all")
+    opts: dict[str, Any] = {"all": any(arg in all_flags for arg in argv)}
+    own, _ = parse_key_values(
+        [arg for arg in argv if arg not in all_flags],
+        "count_flops",
+        __doc__,
+        ("model", "ckpt", "input_size", "num_keypoints"),
+        strip_dashes=True,
+        options_hint="model, ckpt, input_size, num_keypoints, --all",
+    )
+    opts.update(own)
     if not opts["all"] and not opts.get("model") and not opts.get("ckpt"):
         _fail("give model=NAME, ckpt=PATH or --all")
     return opts

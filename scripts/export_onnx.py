@@ -26,27 +26,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from posekit.cli._common import fail, parse_key_values
+
 OWN = {"ckpt", "model", "weights", "output", "opset", "input_size", "static_batch", "check", "atol", "device"}
 _TRUE = ("1", "true", "yes", "on")
 
 
 def _fail(msg: str) -> None:
-    print(f"export_onnx: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail("export_onnx", msg)
 
 
 def parse(argv: list[str]) -> dict[str, str]:
-    opts: dict[str, str] = {}
-    for arg in argv:
-        if arg in ("-h", "--help"):
-            print(__doc__)
-            sys.exit(0)
-        if "=" not in arg:
-            _fail(f"argument {arg!r} is not key=value (see --help)")
-        key, value = arg.split("=", 1)
-        if key not in OWN:
-            _fail(f"unknown option {key!r}; options: {', '.join(sorted(OWN))}")
-        opts[key] = value
+    opts, _ = parse_key_values(argv, "export_onnx", __doc__, OWN, options_hint=", ".join(sorted(OWN)))
     if bool(opts.get("ckpt")) == bool(opts.get("model")):
         _fail("give ckpt=PATH or model=NAME (one of them)")
     if not opts.get("output"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, InterpolationResolutionError
 
@@ -41,3 +41,45 @@ def guarded(prog: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             msg = f"{msg} ({where})"
         print(f"{prog}: error: {type(cause).__name__}: {msg}", file=sys.stderr)
         sys.exit(2)
+
+
+def fail(prog: str, msg: str) -> NoReturn:
+    """Print ``prog: error: msg`` to stderr and exit with status 2 (a usage error)."""
+    print(f"{prog}: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_key_values(
+    argv: Sequence[str],
+    prog: str,
+    doc: str | None,
+    own_keys: Collection[str],
+    allow_overrides: bool = False,
+    strip_dashes: bool = False,
+    options_hint: str | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """Split ``key=value`` arguments into the command's own options and the rest.
+
+    ``-h`` / ``--help`` prints ``doc`` and exits 0; an argument without ``=`` fails. Keys in ``own_keys`` (with
+    leading dashes dropped when ``strip_dashes``) go to the returned dict; the others are returned as config
+    overrides when ``allow_overrides``, else fail as unknown options (listing ``options_hint``, by default the
+    own keys in their order).
+    """
+    own: dict[str, str] = {}
+    overrides: list[str] = []
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            print(doc)
+            sys.exit(0)
+        if "=" not in arg:
+            fail(prog, f"argument {arg!r} is not key=value (see {prog} --help)")
+        key, value = arg.split("=", 1)
+        if strip_dashes:
+            key = key.lstrip("-")
+        if key in own_keys:
+            own[key] = value
+        elif allow_overrides:
+            overrides.append(arg)
+        else:
+            fail(prog, f"unknown option {key!r}; options: {options_hint or ', '.join(own_keys)}")
+    return own, overrides

@@ -17,29 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-from posekit.cli._common import guarded
+from posekit.cli._common import fail, guarded, parse_key_values
 
 OWN_KEYS = {"ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator"}
 
 
 def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    own: dict[str, str] = {}
-    overrides: list[str] = []
-    for arg in argv:
-        if arg in ("-h", "--help"):
-            print(__doc__)
-            sys.exit(0)
-        if "=" not in arg:
-            print(f"posekit-eval: error: argument {arg!r} is not key=value (see posekit-eval --help)", file=sys.stderr)
-            sys.exit(2)
-        key = arg.split("=", 1)[0]
-        if key in OWN_KEYS:
-            own[key] = arg.split("=", 1)[1]
-        else:
-            overrides.append(arg)
+    own, overrides = parse_key_values(argv, "posekit-eval", __doc__, OWN_KEYS, allow_overrides=True)
     if "ckpt" not in own:
-        print("posekit-eval: error: ckpt=PATH is required", file=sys.stderr)
-        sys.exit(2)
+        fail("posekit-eval", "ckpt=PATH is required")
     return own, overrides
 
 

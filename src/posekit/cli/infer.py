@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posekit.cli._common import guarded
+from posekit.cli._common import fail, guarded, parse_key_values
 
 PROG = "posekit-infer"
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -72,24 +72,15 @@ OPTIONS: dict[str, Any] = {
 
 
 def _fail(msg: str) -> None:
-    print(f"{PROG}: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail(PROG, msg)
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
     """``key=value`` arguments -> typed options (exits with status 2 and a one-line message on bad input)."""
+    raw, _ = parse_key_values(argv, PROG, __doc__, OPTIONS, strip_dashes=True)
     opts: dict[str, Any] = {}
-    for arg in argv:
-        if arg in ("-h", "--help"):
-            print(__doc__)
-            sys.exit(0)
-        if "=" not in arg:
-            _fail(f"argument {arg!r} is not key=value (see {PROG} --help)")
-        key, value = arg.split("=", 1)
-        key = key.lstrip("-")
-        kind = OPTIONS.get(key)
-        if kind is None:
-            _fail(f"unknown option {key!r}; options: {', '.join(OPTIONS)}")
+    for key, value in raw.items():
+        kind = OPTIONS[key]
         if value in ("", "null", "None") and kind is not str:
             opts[key] = None
             continue
