@@ -45,6 +45,23 @@ def _outside(left_top: np.ndarray, right_bottom: np.ndarray, W: int, H: int) -> 
     return (left_top[..., 0] >= W) | (left_top[..., 1] >= H) | (right_bottom[..., 0] < 0) | (right_bottom[..., 1] < 0)
 
 
+def _patches(keypoints: np.ndarray, keypoints_visible: np.ndarray, radius: float | np.ndarray, W: int, H: int):
+    """The integer patch of each keypoint's Gaussian (MSRA / UDP rounding) and which keypoints get one.
+
+    ``radius``: a scalar or (N, 1, 1). Returns ``mu`` (N, K, 2) int, ``left_top`` / ``right_bottom`` (N, K, 2) int,
+    ``weights`` (N, K) (the visibility, 0 for labelled keypoints whose patch lies outside the map) and ``drawn``
+    (N, K) bool (labelled and inside).
+    """
+    mu = (keypoints + 0.5).astype(np.int64)
+    left_top = (mu - radius).astype(np.int64)
+    right_bottom = (mu + radius + 1).astype(np.int64)
+    weights = keypoints_visible.copy()
+    labeled = keypoints_visible >= 0.5
+    outside = _outside(left_top, right_bottom, W, H)
+    weights[labeled & outside] = 0
+    return mu, left_top, right_bottom, weights, labeled & ~outside
+
+
 def _windowed_gaussians(
     W: int,
     H: int,
@@ -120,18 +137,9 @@ def generate_gaussian_heatmaps(
     sig = _per_instance_sigma(sigma, N)
     radius = (sig * 3)[:, None, None]
     window = 2 * radius + 1
-    mu = (keypoints + 0.5).astype(np.int64)
-    left_top = (mu - radius).astype(np.int64)
-    right_bottom = (mu + radius + 1).astype(np.int64)
-
-    weights = keypoints_visible.copy()
-    labeled = keypoints_visible >= 0.5
-    outside = _outside(left_top, right_bottom, W, H)
-    weights[labeled & outside] = 0
+    _, left_top, right_bottom, weights, drawn = _patches(keypoints, keypoints_visible, radius, W, H)
     center = np.repeat(window // 2, 2, axis=-1)  # (N, 1, 2): the same patch for every keypoint of an instance
-    heatmaps = _windowed_gaussians(
-        W, H, left_top, right_bottom, center, np.ceil(window[:, 0, 0]), sig, labeled & ~outside
-    )
+    heatmaps = _windowed_gaussians(W, H, left_top, right_bottom, center, np.ceil(window[:, 0, 0]), sig, drawn)
     return heatmaps, weights
 
 
@@ -193,16 +201,9 @@ def generate_udp_gaussian_heatmaps(
     N, K = keypoints_visible.shape
     radius = sigma * 3
     window = 2 * radius + 1
-    mu = (keypoints + 0.5).astype(np.int64)
-    left_top = (mu - radius).astype(np.int64)
-    right_bottom = (mu + radius + 1).astype(np.int64)
-
-    weights = keypoints_visible.copy()
-    labeled = keypoints_visible >= 0.5
-    outside = _outside(left_top, right_bottom, W, H)
-    weights[labeled & outside] = 0
+    mu, left_top, right_bottom, weights, drawn = _patches(keypoints, keypoints_visible, radius, W, H)
     center = window // 2 + (keypoints.astype(np.float64) - mu)
     heatmaps = _windowed_gaussians(
-        W, H, left_top, right_bottom, center, np.full(N, np.ceil(window)), np.full(N, float(sigma)), labeled & ~outside
+        W, H, left_top, right_bottom, center, np.full(N, np.ceil(window)), np.full(N, float(sigma)), drawn
     )
     return heatmaps, weights
