@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import torch.nn as nn
@@ -12,7 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..utils.checkpoint import load_checkpoint
 from ..utils.layers import init_from_cfg, to_builtin
 
-__all__ = ["BaseBackbone"]
+__all__ = ["BaseBackbone", "make_fuse_layers"]
 
 
 class BaseBackbone(nn.Module):
@@ -99,3 +99,32 @@ class BaseBackbone(nn.Module):
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def make_fuse_layers(
+    num_branches: int,
+    num_outputs: int,
+    upsample: Callable[[int, int], nn.Module],
+    downsample_step: Callable[[int, int, bool], nn.Module],
+) -> nn.ModuleList | None:
+    """HRNet-style multi-resolution fusion: ``fuse_layers[i][j]`` brings branch ``j`` to branch ``i``'s resolution.
+
+    ``j > i``: ``upsample(j, i)``; ``j == i``: ``None`` (identity); ``j < i``: ``i - j`` stride-2 steps
+    ``downsample_step(j, i, last)`` in a ``Sequential`` (the last one maps to branch ``i``'s channels, without
+    ReLU). ``None`` for a single branch. The module layout is MMPose's (state-dict keys ``i.j.k...``).
+    """
+    if num_branches == 1:
+        return None
+    fuse_layers = []
+    for i in range(num_outputs):
+        fuse_layer: list[nn.Module | None] = []
+        for j in range(num_branches):
+            if j > i:
+                fuse_layer.append(upsample(j, i))
+            elif j == i:
+                fuse_layer.append(None)
+            else:
+                steps = [downsample_step(j, i, k == i - j - 1) for k in range(i - j)]
+                fuse_layer.append(nn.Sequential(*steps))
+        fuse_layers.append(nn.ModuleList(fuse_layer))
+    return nn.ModuleList(fuse_layers)

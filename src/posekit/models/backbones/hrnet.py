@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..utils.layers import build_conv_layer, build_norm_layer, constant_init, to_builtin
-from .base import BaseBackbone
+from .base import BaseBackbone, make_fuse_layers
 from .resnet import BasicBlock, Bottleneck, get_expansion
 
 __all__ = ["HRModule", "HRNet"]
@@ -96,28 +96,21 @@ class HRModule(nn.Module):
         return nn.Sequential(*layers)
 
     def _make_fuse_layers(self) -> nn.ModuleList | None:
-        if self.num_branches == 1:
-            return None
         ch = self.in_channels
-        fuse_layers = []
-        for i in range(self.num_branches if self.multiscale_output else 1):
-            fuse_layer: list[nn.Module | None] = []
-            for j in range(self.num_branches):
-                if j > i:  # lower resolution -> 1x1 conv + BN, upsample
-                    up = nn.Upsample(
-                        scale_factor=2 ** (j - i),
-                        mode=self.upsample_cfg["mode"],
-                        align_corners=self.upsample_cfg["align_corners"],
-                    )
-                    fuse_layer.append(nn.Sequential(*self._conv_bn(ch[j], ch[i], 1, 1, relu=False), up))
-                elif j == i:
-                    fuse_layer.append(None)
-                else:  # higher resolution -> (i - j) stride-2 3x3 convs, ReLU between them
-                    steps = [self._conv_bn(ch[j], ch[j], 3, 2, relu=True) for _ in range(i - j - 1)]
-                    steps.append(self._conv_bn(ch[j], ch[i], 3, 2, relu=False))
-                    fuse_layer.append(nn.Sequential(*steps))
-            fuse_layers.append(nn.ModuleList(fuse_layer))
-        return nn.ModuleList(fuse_layers)
+
+        def upsample(j: int, i: int) -> nn.Module:  # lower resolution -> 1x1 conv + BN, upsample
+            up = nn.Upsample(
+                scale_factor=2 ** (j - i),
+                mode=self.upsample_cfg["mode"],
+                align_corners=self.upsample_cfg["align_corners"],
+            )
+            return nn.Sequential(*self._conv_bn(ch[j], ch[i], 1, 1, relu=False), up)
+
+        def downsample_step(j: int, i: int, last: bool) -> nn.Module:  # stride-2 3x3 conv, ReLU between steps
+            return self._conv_bn(ch[j], ch[i] if last else ch[j], 3, 2, relu=not last)
+
+        num_outputs = self.num_branches if self.multiscale_output else 1
+        return make_fuse_layers(self.num_branches, num_outputs, upsample, downsample_step)
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         if self.num_branches == 1:

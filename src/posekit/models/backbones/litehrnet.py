@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 
 from ..utils.layers import ConvModule, DepthwiseSeparableConvModule, build_conv_layer, build_norm_layer, to_builtin
-from .base import BaseBackbone
+from .base import BaseBackbone, make_fuse_layers
 
 __all__ = [
     "ConditionalChannelWeighting",
@@ -386,31 +386,20 @@ class LiteHRModule(nn.Module):
         return nn.Sequential(*layers)
 
     def _make_fuse_layers(self) -> nn.ModuleList | None:
-        if self.num_branches == 1:
-            return None
         ch = self.in_channels
-        fuse_layers = []
-        for i in range(self.num_branches if self.multiscale_output else 1):
-            fuse_layer: list[nn.Module | None] = []
-            for j in range(self.num_branches):
-                if j > i:
-                    fuse_layer.append(
-                        nn.Sequential(
-                            build_conv_layer(
-                                self.conv_cfg, ch[j], ch[i], kernel_size=1, stride=1, padding=0, bias=False
-                            ),
-                            build_norm_layer(self.norm_cfg, ch[i])[1],
-                            nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
-                        )
-                    )
-                elif j == i:
-                    fuse_layer.append(None)
-                else:
-                    steps = [self._dw_pw(ch[j], ch[j], 2, relu=True) for _ in range(i - j - 1)]
-                    steps.append(self._dw_pw(ch[j], ch[i], 2, relu=False))
-                    fuse_layer.append(nn.Sequential(*steps))
-            fuse_layers.append(nn.ModuleList(fuse_layer))
-        return nn.ModuleList(fuse_layers)
+
+        def upsample(j: int, i: int) -> nn.Module:
+            return nn.Sequential(
+                build_conv_layer(self.conv_cfg, ch[j], ch[i], kernel_size=1, stride=1, padding=0, bias=False),
+                build_norm_layer(self.norm_cfg, ch[i])[1],
+                nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
+            )
+
+        def downsample_step(j: int, i: int, last: bool) -> nn.Module:
+            return self._dw_pw(ch[j], ch[i] if last else ch[j], 2, relu=not last)
+
+        num_outputs = self.num_branches if self.multiscale_output else 1
+        return make_fuse_layers(self.num_branches, num_outputs, upsample, downsample_step)
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         if self.num_branches == 1:
