@@ -22,7 +22,52 @@ def _default_bn(norm_cfg: dict | None) -> dict:
     return dict(type="BN", requires_grad=True) if norm_cfg is None else to_builtin(norm_cfg)
 
 
-class BasicBlock(nn.Module):
+class _ResidualBlock(nn.Module):
+    """What :class:`BasicBlock` and :class:`Bottleneck` share: their bookkeeping attributes, the ``norm1`` /
+    ``norm2`` accessors (MMPose's ``norm{i}_name`` layout), and ``relu(_inner_forward(x))`` with optional
+    gradient checkpointing. Subclasses build their layers and define ``_inner_forward``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expansion: int,
+        stride: int,
+        dilation: int,
+        style: str,
+        with_cp: bool,
+    ):
+        super().__init__()
+        assert out_channels % expansion == 0
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.expansion = expansion
+        self.mid_channels = out_channels // expansion
+        self.stride = stride
+        self.dilation = dilation
+        self.style = style
+        self.with_cp = with_cp
+
+    @property
+    def norm1(self) -> nn.Module:
+        return getattr(self, self.norm1_name)
+
+    @property
+    def norm2(self) -> nn.Module:
+        return getattr(self, self.norm2_name)
+
+    def _inner_forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(self._inner_forward, x, use_reentrant=False)
+        else:
+            out = self._inner_forward(x)
+        return self.relu(out)
+
+
+class BasicBlock(_ResidualBlock):
     """Two 3x3 convs with an identity shortcut.
 
     Args:
@@ -53,18 +98,9 @@ class BasicBlock(nn.Module):
         conv_cfg: dict | None = None,
         norm_cfg: dict | None = None,
     ):
-        super().__init__()
-        norm_cfg = _default_bn(norm_cfg)
         assert expansion == 1, "BasicBlock's expansion is always 1"
-        assert out_channels % expansion == 0
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.expansion = expansion
-        self.mid_channels = out_channels // expansion
-        self.stride = stride
-        self.dilation = dilation
-        self.style = style
-        self.with_cp = with_cp
+        super().__init__(in_channels, out_channels, expansion, stride, dilation, style, with_cp)
+        norm_cfg = _default_bn(norm_cfg)
 
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, out_channels, postfix=2)
@@ -84,29 +120,14 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
 
-    @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
-
     def _inner_forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
         return out + identity
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        else:
-            out = self._inner_forward(x)
-        return self.relu(out)
 
-
-class Bottleneck(nn.Module):
+class Bottleneck(_ResidualBlock):
     """1x1 -> 3x3 -> 1x1 convs with an identity shortcut.
 
     Args:
@@ -137,18 +158,9 @@ class Bottleneck(nn.Module):
         conv_cfg: dict | None = None,
         norm_cfg: dict | None = None,
     ):
-        super().__init__()
-        norm_cfg = _default_bn(norm_cfg)
         assert style in ("pytorch", "caffe")
-        assert out_channels % expansion == 0
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.expansion = expansion
-        self.mid_channels = out_channels // expansion
-        self.stride = stride
-        self.dilation = dilation
-        self.style = style
-        self.with_cp = with_cp
+        super().__init__(in_channels, out_channels, expansion, stride, dilation, style, with_cp)
+        norm_cfg = _default_bn(norm_cfg)
         self.conv1_stride, self.conv2_stride = (1, stride) if style == "pytorch" else (stride, 1)
 
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
@@ -175,14 +187,6 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
-
-    @property
     def norm3(self) -> nn.Module:
         return getattr(self, self.norm3_name)
 
@@ -192,13 +196,6 @@ class Bottleneck(nn.Module):
         out = self.relu(self.norm2(self.conv2(out)))
         out = self.norm3(self.conv3(out))
         return out + identity
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        else:
-            out = self._inner_forward(x)
-        return self.relu(out)
 
 
 def get_expansion(block: type[nn.Module], expansion: int | None = None) -> int:
