@@ -367,8 +367,17 @@ class TestRegressionHeads:
         kpts, scores = head.predict(feats, batch)
         sig = head(feats)[..., 2:].sigmoid()
         assert torch.allclose(scores[:, 0], (1 - sig).mean(-1))
-        kpts, scores = head.predict([feats, feats], batch, {"flip_test": True})
+        ffeats = (torch.rand(2, 16),)
+        kpts, scores = head.predict([feats, ffeats], batch, {"flip_test": True})
         assert kpts.shape == (2, 1, 5, 2) and torch.all((scores > 0) & (scores < 1))
+
+        # MMPose's order: flip the raw flipped-branch output, then sigmoid the sigmas, then average
+        def act(c):
+            return torch.cat((c[..., :2], c[..., 2:].sigmoid()), dim=-1)
+
+        flipped = flip_coordinates(head(ffeats), FLIP, shift_coords=True, input_size=(48, 64))
+        ref_k, ref_s = head.decode((act(head(feats)) + act(flipped)) * 0.5)
+        assert torch.equal(kpts, ref_k) and torch.equal(scores, ref_s)
 
     def test_rle_old_loss_keys(self):
         head = RLEHead(in_channels=4, num_joints=2)

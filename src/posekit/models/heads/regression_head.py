@@ -33,7 +33,7 @@ def _last(feats: Any) -> Tensor:
 
 
 class _CoordHeadMixin:
-    """Shared ``loss``-side helpers of the coordinate heads."""
+    """Shared ``loss``-side helpers of the coordinate heads (also IntegralRegressionHead / DSNTHead)."""
 
     def coord_accuracy(self, pred_coords: Tensor, keypoint_labels: Tensor, keypoint_weights: Tensor) -> Tensor:
         """MMPose's ``keypoint_pck_accuracy(pred, gt, mask, thr=0.05, norm_factor=ones)`` average."""
@@ -51,7 +51,66 @@ class _CoordHeadMixin:
                 state_dict[prefix + "loss_module." + k[len(prefix) + len("loss.") :]] = state_dict.pop(k)
 
 
-class RegressionHead(_CoordHeadMixin, BaseHead):
+class _LinearCoordHead(_CoordHeadMixin, BaseHead):
+    """What RegressionHead and RLEHead share: ``fc``, a Linear layer from the flattened last feature map to
+    ``values_per_joint`` numbers per keypoint (normalised x, y first), the flip test on them, the accuracy and the
+    loss-key migration. ``_activate`` maps the raw outputs to what is decoded (identity here)."""
+
+    values_per_joint = 2
+    _version = 2
+
+    def __init__(
+        self,
+        in_channels: int | Sequence[int],
+        num_joints: int,
+        loss: Any,
+        decoder: Any = None,
+        init_cfg: Any = None,
+    ):
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_joints = num_joints
+        self.init_cfg = init_cfg
+        self.loss_module = self.build_loss(loss)
+        self.decoder = self.build_decoder(decoder)
+        self.fc = nn.Linear(in_channels, self.num_joints * self.values_per_joint)
+        self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """``Normal(std=0.01, bias=0)`` over every Linear of the head -- for RLEHead including the flow's, as
+        MMEngine's ``init_cfg`` does when MMPose initialises one."""
+        _init_linear(self)
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        """``(B, K, values_per_joint)``."""
+        x = torch.flatten(_last(feats), 1)
+        return self.fc(x).reshape(-1, self.num_joints, self.values_per_joint)
+
+    def _activate(self, coords: Tensor) -> Tensor:
+        return coords
+
+    def predict(self, feats: Any, batch: Any = None, test_cfg: dict | None = None):
+        """Decode ``(keypoints (B, 1, K, 2), scores (B, 1, K))``; flip test with ``flip_coordinates``
+        (``shift_coords`` default True) on the activated outputs, then their average."""
+        test_cfg = test_cfg or {}
+        if test_cfg.get("flip_test", False):
+            assert isinstance(feats, (list, tuple)) and len(feats) == 2
+            _feats, _feats_flip = feats
+            _coords = self._activate(self.forward(_feats))
+            _coords_flip = flip_coordinates(
+                self._activate(self.forward(_feats_flip)),
+                flip_indices=self.get_flip_indices(batch),
+                shift_coords=test_cfg.get("shift_coords", True),
+                input_size=self.get_input_size(batch),
+            )
+            coords = (_coords + _coords_flip) * 0.5
+        else:
+            coords = self._activate(self.forward(feats))
+        return self.decode(coords)
+
+
+class RegressionHead(_LinearCoordHead):
     """DeepPose-style regression head: a Linear layer from the flattened features to ``num_joints * 2``
     normalised coordinates (in [0, 1] of the input size).
 
@@ -64,8 +123,6 @@ class RegressionHead(_CoordHeadMixin, BaseHead):
     State-dict keys: ``fc.weight``, ``fc.bias``.
     """
 
-    _version = 2
-
     def __init__(
         self,
         in_channels: int | Sequence[int],
@@ -74,44 +131,7 @@ class RegressionHead(_CoordHeadMixin, BaseHead):
         decoder: Any = None,
         init_cfg: Any = None,
     ):
-        super().__init__()
-        self.in_channels = in_channels
-        self.num_joints = num_joints
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
-        self.fc = nn.Linear(in_channels, self.num_joints * 2)
-        self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
-        self.init_weights()
-
-    def init_weights(self) -> None:
-        _init_linear(self)
-
-    def forward(self, feats: Sequence[Tensor]) -> Tensor:
-        """Normalised coordinates ``(B, K, 2)``."""
-        x = torch.flatten(_last(feats), 1)
-        return self.fc(x).reshape(-1, self.num_joints, 2)
-
-    def predict(self, feats: Any, batch: Any = None, test_cfg: dict | None = None):
-        """Decode ``(keypoints (B, 1, K, 2), scores (B, 1, K))``; flip test with ``flip_coordinates``
-        (``shift_coords`` default True)."""
-        test_cfg = test_cfg or {}
-        if test_cfg.get("flip_test", False):
-            assert isinstance(feats, (list, tuple)) and len(feats) == 2
-            flip_indices = self.get_flip_indices(batch)
-            input_size = self.get_input_size(batch)
-            _feats, _feats_flip = feats
-            _coords = self.forward(_feats)
-            _coords_flip = flip_coordinates(
-                self.forward(_feats_flip),
-                flip_indices=flip_indices,
-                shift_coords=test_cfg.get("shift_coords", True),
-                input_size=input_size,
-            )
-            coords = (_coords + _coords_flip) * 0.5
-        else:
-            coords = self.forward(feats)
-        return self.decode(coords)
+        super().__init__(in_channels, num_joints, loss, decoder, init_cfg)
 
     def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
         """``loss_kpt`` on ``keypoint_labels`` (weights ``(B, K, 1)``) and ``acc_pose``."""
@@ -125,7 +145,7 @@ class RegressionHead(_CoordHeadMixin, BaseHead):
         return losses
 
 
-class RLEHead(_CoordHeadMixin, BaseHead):
+class RLEHead(_LinearCoordHead):
     """`RLE <https://arxiv.org/abs/2107.11291>`_ regression head: a Linear layer predicting, per keypoint,
     normalised ``(x, y)`` and raw ``(sigma_x, sigma_y)``.
 
@@ -136,7 +156,7 @@ class RLEHead(_CoordHeadMixin, BaseHead):
     State-dict keys: ``fc.*``, ``loss_module.flow_model.*``.
     """
 
-    _version = 2
+    values_per_joint = 4
 
     def __init__(
         self,
@@ -146,49 +166,11 @@ class RLEHead(_CoordHeadMixin, BaseHead):
         decoder: Any = None,
         init_cfg: Any = None,
     ):
-        super().__init__()
-        self.in_channels = in_channels
-        self.num_joints = num_joints
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
-        self.fc = nn.Linear(in_channels, self.num_joints * 4)
-        self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
-        self.init_weights()
+        super().__init__(in_channels, num_joints, loss, decoder, init_cfg)
 
-    def init_weights(self) -> None:
-        """``Normal(std=0.01, bias=0)`` over every Linear of the head -- including the flow's, as MMEngine's
-        ``init_cfg`` does when MMPose initialises an RLEHead."""
-        _init_linear(self)
-
-    def forward(self, feats: Sequence[Tensor]) -> Tensor:
-        """``(B, K, 4)``: normalised x, y and raw sigma_x, sigma_y."""
-        x = torch.flatten(_last(feats), 1)
-        return self.fc(x).reshape(-1, self.num_joints, 4)
-
-    def predict(self, feats: Any, batch: Any = None, test_cfg: dict | None = None):
-        """Decode ``(keypoints (B, 1, K, 2), scores (B, 1, K))``; sigmas are sigmoid-ed before averaging."""
-        test_cfg = test_cfg or {}
-
-        def _sigmoid_sigma(c: Tensor) -> Tensor:
-            return torch.cat((c[..., :2], c[..., 2:].sigmoid()), dim=-1)
-
-        if test_cfg.get("flip_test", False):
-            assert isinstance(feats, (list, tuple)) and len(feats) == 2
-            flip_indices = self.get_flip_indices(batch)
-            input_size = self.get_input_size(batch)
-            _feats, _feats_flip = feats
-            _coords = _sigmoid_sigma(self.forward(_feats))
-            _coords_flip = flip_coordinates(
-                self.forward(_feats_flip),
-                flip_indices=flip_indices,
-                shift_coords=test_cfg.get("shift_coords", True),
-                input_size=input_size,
-            )
-            coords = (_coords + _sigmoid_sigma(_coords_flip)) * 0.5
-        else:
-            coords = _sigmoid_sigma(self.forward(feats))
-        return self.decode(coords)
+    def _activate(self, coords: Tensor) -> Tensor:
+        """Sigmoid on the sigmas (``(B, K, 4)``: normalised x, y and raw sigma_x, sigma_y)."""
+        return torch.cat((coords[..., :2], coords[..., 2:].sigmoid()), dim=-1)
 
     def loss(self, feats: Sequence[Tensor], batch: Any, train_cfg: dict | None = None) -> dict[str, Tensor]:
         """``loss_kpt`` (RLE on coords, sigmas, ``keypoint_labels``, weights ``(B, K, 1)``) and ``acc_pose``."""
