@@ -89,6 +89,17 @@ class BaseHead(nn.Module):
         """A codec from an instance, a config (``_target_`` or ``type``) or ``None``."""
         return build_object(decoder, what="decoder")
 
+    def _set_loss_and_decoder(self, loss: Any, decoder: Any, init_cfg: Any) -> None:
+        """``init_cfg``, ``loss_module`` and ``decoder`` (in this order, MMPose's module layout), as every head."""
+        self.init_cfg = init_cfg
+        self.loss_module = self.build_loss(loss)
+        self.decoder = self.build_decoder(decoder)
+
+    def _require_single_input(self, in_channels: Any) -> None:
+        """Heads that read one feature map take an ``int`` ``in_channels``."""
+        if not isinstance(in_channels, int):
+            raise ValueError(f"{self.__class__.__name__} does not support selecting multiple input features.")
+
     def init_weights(self) -> None:
         """Re-initialise the head's parameters as MMPose's default ``init_cfg`` does."""
 

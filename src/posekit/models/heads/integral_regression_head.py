@@ -72,11 +72,8 @@ class IntegralRegressionHead(_CoordHeadMixin, BaseHead):
         self.num_joints = num_joints
         self.debias = debias
         self.beta = beta
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
-        if not isinstance(in_channels, int):
-            raise ValueError(f"{self.__class__.__name__} does not support selecting multiple input features.")
+        self._set_loss_and_decoder(loss, decoder, init_cfg)
+        self._require_single_input(in_channels)
 
         num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
         if num_deconv != 0:

@@ -70,9 +70,7 @@ class _LinearCoordHead(_CoordHeadMixin, BaseHead):
         super().__init__()
         self.in_channels = in_channels
         self.num_joints = num_joints
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
+        self._set_loss_and_decoder(loss, decoder, init_cfg)
         self.fc = nn.Linear(in_channels, self.num_joints * self.values_per_joint)
         self._register_load_state_dict_pre_hook(self._loss_prefix_hook)
         self.init_weights()

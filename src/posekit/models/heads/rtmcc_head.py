@@ -85,10 +85,9 @@ class RTMCCHead(SimCCTrainingMixin, BaseHead):
         self.input_size = tuple(int(v) for v in input_size)
         self.in_featuremap_size = tuple(int(v) for v in in_featuremap_size)
         self.simcc_split_ratio = float(simcc_split_ratio)
-        self.init_cfg = to_builtin(init_cfg) if init_cfg is not None else self.default_init_cfg
-
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
+        self._set_loss_and_decoder(
+            loss, decoder, to_builtin(init_cfg) if init_cfg is not None else self.default_init_cfg
+        )
 
         flatten_dims = self.in_featuremap_size[0] * self.in_featuremap_size[1]
         self.final_layer = nn.Conv2d(

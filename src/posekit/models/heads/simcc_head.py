@@ -127,16 +127,13 @@ class SimCCHead(SimCCTrainingMixin, BaseHead):
                 f"{self.__class__.__name__} got invalid `deconv_type` value {deconv_type}. "
                 'Should be one of {"heatmap", "vipnas"}'
             )
-        if not isinstance(in_channels, int):
-            raise ValueError(f"{self.__class__.__name__} does not support selecting multiple input features.")
+        self._require_single_input(in_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.input_size = tuple(input_size)
         self.in_featuremap_size = tuple(in_featuremap_size)
         self.simcc_split_ratio = simcc_split_ratio
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
+        self._set_loss_and_decoder(loss, decoder, init_cfg)
 
         num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
         if num_deconv != 0:

@@ -44,11 +44,8 @@ class ViPNASHead(HeatmapHead):
         BaseHead.__init__(self)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.init_cfg = init_cfg
-        self.loss_module = self.build_loss(loss)
-        self.decoder = self.build_decoder(decoder)
-        if not isinstance(in_channels, int):
-            raise ValueError(f"{self.__class__.__name__} does not support selecting multiple input features.")
+        self._set_loss_and_decoder(loss, decoder, init_cfg)
+        self._require_single_input(in_channels)
 
         if deconv_out_channels:
             if deconv_kernel_sizes is None or len(deconv_out_channels) != len(deconv_kernel_sizes):
