@@ -19,6 +19,7 @@ AIC's own pipeline; the combined dataset then runs the shared training pipeline 
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -82,7 +83,9 @@ class CombinedDataset(PipelineDataset):
             self._lens = [round(n * f) for n, f in zip(self._lens_ori, factors)]
         self._len = sum(self._lens)
         self._metainfo = _resolve_metainfo(metainfo)
-        self._item_meta = {k: self._metainfo[k] for k in METAINFO_ITEM_KEYS if k != "dataset_name"}
+        item_meta = {k: self._metainfo[k] for k in METAINFO_ITEM_KEYS if k != "dataset_name"}
+        # as CocoStyleDataset: unpickled per item (~8x cheaper than a deepcopy), every item gets its own copy
+        self._item_meta_bytes = pickle.dumps(item_meta, protocol=pickle.HIGHEST_PROTOCOL)
         self.pipeline = pipeline
 
     def _build(self, dataset: Any, i: int) -> Dataset:
@@ -133,7 +136,7 @@ class CombinedDataset(PipelineDataset):
                 "pipelines must return the results dict (put LoadImage ... PackPoseInputs in the combined pipeline)"
             )
         item.pop("dataset", None)
-        item.update(copy.deepcopy(self._item_meta))
+        item.update(pickle.loads(self._item_meta_bytes))
         return item
 
     def full_init(self) -> None:
