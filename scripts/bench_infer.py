@@ -81,9 +81,6 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from posekit.apis import TopdownInferencer, init_model, load_detections, run_inference
-    from posekit.apis import inferencer as inferencer_module
-
-    prefetch = inferencer_module._prefetch
 
     torch.set_grad_enabled(False)
     ann = args.data / "test_coco.json"
@@ -111,7 +108,6 @@ def main(argv: list[str] | None = None) -> None:
 
             def infer(save_vis: bool, read_ahead: bool = True, model=model, name=name) -> None:
                 out = Path(tmp) / "out"
-                inferencer_module._prefetch = prefetch if read_ahead else (lambda items, depth=8: items)
                 summary = run_inference(
                     model,
                     folder,
@@ -120,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                     batch_size=args.batch_size,
                     save_vis=save_vis,
                     progress=False,
+                    read_ahead=8 if read_ahead else 0,
                 )
                 if summary["num_instances"] != num_crops:
                     raise RuntimeError(f"{name}: {summary['num_instances']} people predicted, expected {num_crops}")
@@ -142,7 +139,6 @@ def main(argv: list[str] | None = None) -> None:
                 args.repeat,
                 args.warmup,
             )
-            inferencer_module._prefetch = prefetch
             t_json, t_serial, t_vis, t_model = (times[k] for k in ("json", "json_serial", "vis", "model"))
             size = "x".join(str(v) for v in input_size) if input_size else "?"
             rows.append(

@@ -235,3 +235,14 @@ def test_prefetch_keeps_order_raises_in_place_and_stops_when_closed():
     time.sleep(0.3)
     assert len(produced) == count  # the reader thread has stopped
     assert not any(t.name == "posekit-prefetch" and t.is_alive() for t in threading.enumerate())
+
+
+def test_prefetch_depth_zero_reads_in_line():
+    import threading
+
+    from posekit.apis.inferencer import _prefetch
+
+    before = {t.name for t in threading.enumerate()}
+    gen = _prefetch(iter(range(5)), depth=0)
+    assert list(gen) == list(range(5))
+    assert "posekit-prefetch" not in {t.name for t in threading.enumerate()} - before

@@ -292,6 +292,7 @@ def run_inference(
     progress: bool | None = None,
     fps: float | None = None,
     model_source: str | None = None,
+    read_ahead: int = 8,
 ) -> dict[str, Any]:
     """Pose estimation on an image, a folder of images (recursively) or a video, written to ``output_dir``.
 
@@ -317,6 +318,7 @@ def run_inference(
         progress: show a progress bar (default: for folders and videos).
         fps: frame rate of the output video (default: the input's).
         model_source: what to record as the model in the JSON meta.
+        read_ahead: images / frames decoded ahead in a background thread while the model runs (0: read in line).
 
     Returns:
         A summary: ``kind`` (image | folder | video), ``output_dir``, ``num_frames``, ``num_instances``,
@@ -342,7 +344,9 @@ def run_inference(
     meta = _meta_json(model, model_source, kpt_thr)
     start = time.perf_counter()
     if kind == "video":
-        summary = _run_video(files[0], out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress, fps)
+        summary = _run_video(
+            files[0], out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress, fps, read_ahead
+        )
     else:
         summary = _run_images(
             files,
@@ -354,6 +358,7 @@ def run_inference(
             meta,
             save_vis,
             show_progress,
+            read_ahead,
         )
     seconds = time.perf_counter() - start
     summary.update(
@@ -379,11 +384,15 @@ def _prefetch(items: Iterable[Any], depth: int = 8) -> Iterator[Any]:
 
     Image and video decoding (OpenCV) release the GIL, so reading the next frames overlaps the forward pass of
     the current batch. Exceptions of the producer are raised here, in order; closing the generator stops it.
+    ``depth <= 0`` reads in line (no thread).
     """
+    if depth <= 0:
+        yield from items
+        return
     import queue
     import threading
 
-    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
@@ -417,7 +426,7 @@ def _prefetch(items: Iterable[Any], depth: int = 8) -> Iterator[Any]:
         thread.join(timeout=5)
 
 
-def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress) -> dict:
+def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress, read_ahead) -> dict:
     rel_names = [str(p.relative_to(root)) if p.is_relative_to(root) else p.name for p in files]
     if dets is not None:
         matched = sum(dets.has(name, _image_id_from_name(name)) for name in rel_names)
@@ -439,7 +448,7 @@ def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_v
             yield frame
 
     records, outputs, num_instances = [], [], 0
-    for frame in _progress(inferencer(_prefetch(frames())), len(files), show_progress, "img"):
+    for frame in _progress(inferencer(_prefetch(frames(), read_ahead)), len(files), show_progress, "img"):
         instances = frame["instances"]
         num_instances += len(instances)
         h, w = frame["img"].shape[:2]
@@ -471,7 +480,7 @@ def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, save_v
     }
 
 
-def _run_video(path, out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress, fps) -> dict:
+def _run_video(path, out_dir, inferencer, visualizer, dets, meta, save_vis, show_progress, fps, read_ahead) -> dict:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise ValueError(f"input={path}: OpenCV cannot open this video")
@@ -500,7 +509,7 @@ def _run_video(path, out_dir, inferencer, visualizer, dets, meta, save_vis, show
     writer = None
     video_out = out_dir / f"{path.stem}.mp4"
     records, num_instances, size = [], 0, None
-    decoded = _prefetch(frames())  # closed before the capture is released: the reader thread uses it
+    decoded = _prefetch(frames(), read_ahead)  # closed before the capture is released: the reader thread uses it
     try:
         for frame in _progress(inferencer(decoded), total, show_progress, "frame"):
             instances = frame["instances"]
