@@ -10,7 +10,7 @@ What ``posekit-infer input=FOLDER bboxes=FILE`` does, timed at three depths on t
 * **pose model only**: :class:`posekit.apis.TopdownInferencer` on frames already decoded in memory (crop +
   forward + decode): the ceiling for the two above.
 
-Images: the 4 COCO val images of ``../shared/data/mmpose_testdata/coco`` (the non-crowd person boxes of
+Images: the 4 COCO val images of ``tests/data/mmpose_testdata/coco`` (the non-crowd person boxes of
 ``test_coco.json`` as the detections: 14 people), copied ``--copies`` times into sub-folders of a temporary
 folder.
 Weights are random (``model=NAME`` as in ``posekit-infer model=tiny``): throughput does not depend on them.
@@ -36,7 +36,7 @@ import cv2
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import add_common_args, apply_threads, markdown_table, print_header, resolve_device  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmpose_testdata" / "coco"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "mmpose_testdata" / "coco"
 
 
 def make_image_folder(src: Path, dst: Path, copies: int) -> int:

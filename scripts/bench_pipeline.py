@@ -50,7 +50,7 @@ from posekit.datasets.transforms import (  # noqa: E402
 )
 from posekit.structures import bbox_xyxy2cs, fix_aspect_ratio, get_warp_matrix  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmpose_testdata" / "coco"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "mmpose_testdata" / "coco"
 INPUT_SIZE = (192, 256)
 HEATMAP_SIZE = (48, 64)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 # MMPose's published numbers for the same configs: COCO val2017 AP (detected person boxes, human AP 56.4, flip test)
 # from configs/body_2d_keypoint/**/<model>_coco.md (.yml), and params / GFLOPs where MMPose publishes them
 # (RTMPose: projects/rtmpose/README.md). "params (MMPose)" of the configs with a golden file is MMPose 1.3.2's count
-# of the built model (../shared/golden/model_<name>_256x192.json).
+# of the built model (tests/data/golden/model_<name>_256x192.json).
 PUBLISHED: dict[str, dict] = {
     "tiny": {"config": "(posekit's CPU default, no MMPose counterpart)"},
     "res50": {"config": "td-hm_res50_8xb64-210e_coco-256x192", "ap": 0.718},
@@ -38,7 +38,7 @@ PUBLISHED: dict[str, dict] = {
     "vitpose_b": {"config": "td-hm_ViTPose-base_8xb64-210e_coco-256x192", "ap": 0.757},
 }
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
 
 
 def measure(name: str, size_hw: tuple[int, int] = (256, 192)) -> dict:

@@ -6,5 +6,7 @@ __version__ = "0.1.0"
 
 
 def conf_dir() -> Path:
-    """The packaged Hydra configuration directory (``posekit/conf``)."""
-    return Path(__file__).resolve().parent / "conf"
+    """The Hydra configuration directory: the repository's ``conf/``, installed as the package ``posekit.conf``."""
+    import posekit.conf
+
+    return Path(posekit.conf.__file__).resolve().parent

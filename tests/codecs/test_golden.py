@@ -1,4 +1,4 @@
-"""Codec parity with MMPose 1.3.2 (``../shared/golden/codec_*.npz``), numpy and batched torch paths."""
+"""Codec parity with MMPose 1.3.2 (``tests/data/golden/codec_*.npz``), numpy and batched torch paths."""
 
 from __future__ import annotations
 

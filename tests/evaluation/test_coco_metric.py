@@ -6,7 +6,6 @@ import contextlib
 import copy
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,8 @@ from posekit.evaluation import CocoMetric
 from posekit.evaluation.cocoeval import KeypointCOCOeval, load_keypoint_results
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = Path(os.environ.get("POSEKIT_SHARED", REPO_ROOT.parent / "shared")).resolve()
-GOLDEN_DIR = SHARED_DIR / "golden"
-TESTDATA_DIR = SHARED_DIR / "data" / "mmpose_testdata"
+GOLDEN_DIR = REPO_ROOT / "tests" / "data" / "golden"
+TESTDATA_DIR = REPO_ROOT / "tests" / "data" / "mmpose_testdata"
 
 try:
     from posekit.datasets import load_metainfo
@@ -55,7 +53,7 @@ def _golden_cases() -> list[str]:
 def golden_index() -> dict:
     path = GOLDEN_DIR / "index.json"
     if not path.exists():
-        pytest.skip(f"goldens not found at {GOLDEN_DIR} (set POSEKIT_SHARED)")
+        pytest.fail(f"vendored goldens missing at {GOLDEN_DIR}")
     return json.loads(path.read_text())
 
 

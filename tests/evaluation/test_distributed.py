@@ -4,7 +4,6 @@ identical on every rank and equal to the single-process one."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +16,7 @@ from posekit.evaluation import PCKAccuracy
 from posekit.evaluation.coco import CocoMetric
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = Path(os.environ.get("POSEKIT_SHARED", REPO_ROOT.parent / "shared")).resolve()
-ANN = SHARED_DIR / "data" / "mmpose_testdata" / "coco" / "test_coco.json"
+ANN = REPO_ROOT / "tests" / "data" / "mmpose_testdata" / "coco" / "test_coco.json"
 SIGMAS = (
     np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89])
     / 10
@@ -73,7 +71,6 @@ def _worker(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.skipif(not ANN.exists(), reason="test data not found (set POSEKIT_SHARED)")
 def test_compute_gathers_across_ranks(tmp_path):
     metas, kpts, scores = _inputs()
     expected = {}

@@ -1,7 +1,7 @@
 """MMPose -> posekit checkpoint conversion (``posekit.models.convert``).
 
 No MMPose checkpoint can be downloaded here, so the sources are random state_dicts with MMPose 1.3.2's exact entry
-names and shapes (``../shared/golden/model_<name>_256x192.json``).
+names and shapes (``tests/data/golden/model_<name>_256x192.json``).
 """
 
 from __future__ import annotations

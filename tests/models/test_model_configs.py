@@ -1,5 +1,5 @@
 """Packaged model configs: each builds through Hydra and matches MMPose 1.3.2's parameter count and state-dict
-entries (names and shapes) exactly (``../shared/golden/model_<name>_256x192.json``)."""
+entries (names and shapes) exactly (``tests/data/golden/model_<name>_256x192.json``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _codec_of(name: str) -> str:
 def _require_codec(name: str) -> None:
     codec = _codec_of(name)
     if not (conf_dir() / "codec" / f"{codec}.yaml").exists():
-        pytest.skip(f"conf/codec/{codec}.yaml (used by model {name}) does not exist yet")
+        pytest.fail(f"conf/codec/{codec}.yaml (used by model {name}) does not exist")
 
 
 @pytest.mark.parametrize("name", GOLDEN_MODELS)

@@ -1,5 +1,5 @@
 """The whole training path learns real data: the ``tiny`` model overfits the 12 annotated people of MMPose's four
-real COCO test images (``../shared/data/mmpose_testdata/coco``) to PCK@0.05 > 0.9.
+real COCO test images (``tests/data/mmpose_testdata/coco``) to PCK@0.05 > 0.9.
 
 Dataset -> val-style pipeline (no augmentation) + ``GenerateTarget`` -> ``collate_pose_samples`` ->
 ``PoseDataPreprocessor`` -> ``TopdownPoseEstimator.loss`` (Adam) -> ``predict`` (heatmap decode, crop -> image

@@ -1,4 +1,4 @@
-"""Backbone settings of the MMPose 1.3.2 configs behind ``../shared/golden/model_*.json``."""
+"""Backbone settings of the MMPose 1.3.2 configs behind ``tests/data/golden/model_*.json``."""
 
 from __future__ import annotations
 
