@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hydra.utils import instantiate
@@ -12,7 +10,7 @@ from omegaconf import OmegaConf
 import posekit
 from posekit.codecs import BaseKeypointCodec, MSRAHeatmap, SimCCLabel
 
-CODEC_DIR = Path(posekit.__file__).parent / "conf" / "codec"
+CODEC_DIR = posekit.conf_dir() / "codec"
 REQUIRED = {
     "msra_256x192",
     "msra_dark_256x192",

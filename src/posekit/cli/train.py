@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from posekit.cli._common import guarded
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from posekit.engine.runner import train
 
