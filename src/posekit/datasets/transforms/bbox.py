@@ -1,7 +1,7 @@
 """Box transforms: :class:`GetBBoxCenterScale` and :class:`RandomBBoxTransform` (MMPose semantics).
 
-Like MMPose, ``bbox_center`` / ``bbox_scale`` are updated in place when they are float arrays; datasets must
-hand out fresh arrays per item (MMPose deep-copies its data infos, so does posekit's dataset).
+Neither transform writes into the arrays it receives: updated ``bbox_center`` / ``bbox_scale`` are new arrays
+(MMPose's semantics; a cached dataset item or a user's array is never changed).
 """
 
 from __future__ import annotations
@@ -53,10 +53,9 @@ class GetBBoxCenterScale(BaseTransform):
                 'Use the existing "bbox_center" and "bbox_scale". The padding will still be applied.', stacklevel=2
             )
             scale = results["bbox_scale"]
-            if isinstance(scale, np.ndarray) and scale.dtype.kind == "f":
-                scale *= self.padding
-            else:
-                results["bbox_scale"] = np.asarray(scale, dtype=np.float32) * self.padding
+            if not (isinstance(scale, np.ndarray) and scale.dtype.kind == "f"):
+                scale = np.asarray(scale, dtype=np.float32)
+            results["bbox_scale"] = scale * self.padding
         else:
             bbox = _require(results, "bbox", "GetBBoxCenterScale", "the dataset item must give 'bbox' (N, 4) in xyxy")
             bbox = np.asarray(bbox)
@@ -127,14 +126,11 @@ class RandomBBoxTransform(BaseTransform):
         center = _require(results, "bbox_center", "RandomBBoxTransform", hint)
         bbox_scale = _require(results, "bbox_scale", "RandomBBoxTransform", hint)
         offset, scale, rotate = self._get_transform_params(bbox_scale.shape[0])
-        if center.dtype.kind == "f":
-            center += offset * bbox_scale
-        else:
-            results["bbox_center"] = center + offset * bbox_scale
-        if bbox_scale.dtype.kind == "f":
-            bbox_scale *= scale
-        else:
-            results["bbox_scale"] = bbox_scale * scale
+        shifted = center + offset * bbox_scale
+        resized = bbox_scale * scale
+        # float inputs keep their dtype (as the former in-place update did); integer inputs promote
+        results["bbox_center"] = shifted.astype(center.dtype, copy=False) if center.dtype.kind == "f" else shifted
+        results["bbox_scale"] = resized.astype(bbox_scale.dtype, copy=False) if bbox_scale.dtype.kind == "f" else resized
         results["bbox_rotation"] = rotate
         return results
 

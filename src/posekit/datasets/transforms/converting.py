@@ -70,9 +70,13 @@ class KeypointConverter:
         if visible.ndim > 2:
             visible = visible[..., 0]
         n, c = source.shape[0], source.shape[-1]
-        keypoints = np.zeros((n, self.num_keypoints, max(c, 2)), dtype=np.float32)
-        keypoints_visible = np.zeros((n, self.num_keypoints), dtype=np.float32)
-        weights = np.zeros((n, self.num_keypoints), dtype=np.float32)
+        # keep the input's float dtype (float32 stays float32, float64 stays float64: the mapped keypoints equal the
+        # source's exactly, as in MMPose's test); integers become float64 like MMPose's np.zeros
+        kpt_dtype = np.result_type(source.dtype, np.float32)
+        vis_dtype = np.result_type(visible.dtype, np.float32)
+        keypoints = np.zeros((n, self.num_keypoints, max(c, 2)), dtype=kpt_dtype)
+        keypoints_visible = np.zeros((n, self.num_keypoints), dtype=vis_dtype)
+        weights = np.zeros((n, self.num_keypoints), dtype=vis_dtype)
         weights[:, self.target_index] = 1.0
         flip_indices = results.get("flip_indices")
         if self.interpolation:
