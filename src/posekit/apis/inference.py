@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
+
+from posekit.structures import PoseDataSample, merge_data_samples  # noqa: F401  (re-exported: MMPose's apis names)
 
 __all__ = [
     "PoseDataSample",
@@ -432,48 +433,6 @@ def _split_predictions(preds: Mapping[str, np.ndarray], with_heatmaps: bool) -> 
                 res["heatmaps"] = preds["heatmaps"][i]
         results.append(res)
     return results
-
-
-# ------------------------------------------------------------------------------------------ MMPose-like results
-@dataclass
-class PoseDataSample:
-    """MMPose-shaped result: ``pred_instances`` holds ``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K),
-    ``bboxes`` (N, 4) xyxy and ``bbox_scores`` (N,) as numpy arrays; ``pred_fields`` may hold ``heatmaps``;
-    ``metainfo`` holds ``img_path``, ``ori_shape``, ``input_center``, ``input_scale``."""
-
-    pred_instances: dict[str, np.ndarray] = field(default_factory=dict)
-    pred_fields: dict[str, np.ndarray] = field(default_factory=dict)
-    metainfo: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def keypoints(self) -> np.ndarray:
-        return self.pred_instances["keypoints"]
-
-    @property
-    def keypoint_scores(self) -> np.ndarray:
-        return self.pred_instances["keypoint_scores"]
-
-
-def merge_data_samples(samples: Sequence[PoseDataSample]) -> PoseDataSample:
-    """Merge per-box samples of one image into one (MMPose's ``merge_data_samples``): instances concatenated;
-    crop-space heatmaps warped back into the image and merged with a per-pixel maximum."""
-    from posekit.visualization import revert_heatmap
-
-    if not samples:
-        raise ValueError("merge_data_samples: nothing to merge")
-    keys = samples[0].pred_instances.keys()
-    merged = PoseDataSample(
-        pred_instances={k: np.concatenate([s.pred_instances[k] for s in samples]) for k in keys},
-        metainfo={k: v for k, v in samples[0].metainfo.items() if k not in ("input_center", "input_scale")},
-    )
-    if all("heatmaps" in s.pred_fields for s in samples):
-        shape = samples[0].metainfo["ori_shape"]
-        reverted = [
-            revert_heatmap(s.pred_fields["heatmaps"], s.metainfo["input_center"], s.metainfo["input_scale"], shape)
-            for s in samples
-        ]
-        merged.pred_fields["heatmaps"] = np.max(np.stack(reverted), axis=0)
-    return merged
 
 
 # ---------------------------------------------------------------------------------------------------- inference

@@ -20,6 +20,7 @@ from .bbox import (
     get_udp_warp_matrix,
     get_warp_matrix,
 )
+from .data_sample import InstanceData, PixelData, PoseDataSample, merge_data_samples, revert_heatmap
 from .keypoint import flip_keypoints, flip_keypoints_custom_center
 from .keypoint_mapping import split_mapping, transform_ann, transform_keypoints, transform_pred, transform_sigmas
 
@@ -47,6 +48,11 @@ __all__ = [
     "get_udp_warp_matrix",
     "get_warp_matrix",
     "flip_keypoints",
+    "InstanceData",
+    "PixelData",
+    "PoseDataSample",
+    "merge_data_samples",
+    "revert_heatmap",
     "flip_keypoints_custom_center",
     "FIELD_TARGET_KEYS",
     "PoseBatch",

@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from posekit.structures import revert_heatmap  # noqa: F401  (re-exported)
+
 __all__ = [
     "DEFAULT_KEYPOINT_COLOR",
     "DEFAULT_LINK_COLOR",
@@ -351,34 +353,3 @@ def make_heatmap_grid(
         )
         grid[y0 : y0 + ch, x0 : x0 + cw] = tile
     return grid
-
-
-def revert_heatmap(heatmaps: Any, center: Any, scale: Any, img_shape: Sequence[int]) -> np.ndarray:
-    """Warp crop-space heatmaps back into the image (MMPose's ``revert_heatmap``).
-
-    Args:
-        heatmaps: (K, h, w) or (h, w) over the crop of box ``center`` (2,) / ``scale`` (2,) (``input_center`` /
-            ``input_scale`` of the sample).
-        img_shape: (H, W) of the image.
-
-    Returns:
-        (K, H, W) or (H, W) float32, zero outside the crop.
-    """
-    from posekit.structures import get_warp_matrix
-
-    hm = _np(heatmaps)
-    squeeze = hm.ndim == 2
-    if squeeze:
-        hm = hm[None]
-    if hm.ndim != 3:
-        raise ValueError(f"revert_heatmap: heatmaps must be (K, h, w) or (h, w), got shape {hm.shape}")
-    hm_h, hm_w = hm.shape[1:]
-    img_h, img_w = int(img_shape[0]), int(img_shape[1])
-    mat = get_warp_matrix(_np(center).reshape(2), _np(scale).reshape(2), 0.0, output_size=(hm_w, hm_h), inv=True)
-    out = np.empty((hm.shape[0], img_h, img_w), np.float32)
-    # cv2 warps up to 512 channels at once; (h, w, C) layout
-    for start in range(0, hm.shape[0], 512):
-        chunk = np.ascontiguousarray(hm[start : start + 512].transpose(1, 2, 0))
-        warped = cv2.warpAffine(chunk, mat, (img_w, img_h), flags=cv2.INTER_LINEAR)
-        out[start : start + 512] = warped.reshape(img_h, img_w, -1).transpose(2, 0, 1)
-    return out[0] if squeeze else out

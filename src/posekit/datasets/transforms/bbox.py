@@ -129,8 +129,12 @@ class RandomBBoxTransform(BaseTransform):
         shifted = center + offset * bbox_scale
         resized = bbox_scale * scale
         # float inputs keep their dtype (as the former in-place update did); integer inputs promote
-        results["bbox_center"] = shifted.astype(center.dtype, copy=False) if center.dtype.kind == "f" else shifted
-        results["bbox_scale"] = resized.astype(bbox_scale.dtype, copy=False) if bbox_scale.dtype.kind == "f" else resized
+        if center.dtype.kind == "f":
+            shifted = shifted.astype(center.dtype, copy=False)
+        if bbox_scale.dtype.kind == "f":
+            resized = resized.astype(bbox_scale.dtype, copy=False)
+        results["bbox_center"] = shifted
+        results["bbox_scale"] = resized
         results["bbox_rotation"] = rotate
         return results
 
