@@ -9,19 +9,23 @@ from typing import Any
 
 from .bbox import (
     bbox_clip_border,
+    bbox_corner2xyxy,
     bbox_cs2xywh,
     bbox_cs2xyxy,
     bbox_xywh2cs,
     bbox_xywh2xyxy,
+    bbox_xyxy2corner,
     bbox_xyxy2cs,
     bbox_xyxy2xywh,
     fix_aspect_ratio,
     flip_bbox,
+    get_pers_warp_matrix,
     get_udp_warp_matrix,
     get_warp_matrix,
 )
-from .data_sample import InstanceData, PixelData, PoseDataSample, merge_data_samples, revert_heatmap
-from .keypoint import flip_keypoints, flip_keypoints_custom_center
+from .bbox_overlaps import bbox_overlaps
+from .data_sample import InstanceData, PixelData, PoseDataSample, merge_data_samples, revert_heatmap, split_instances
+from .keypoint import flip_keypoints, flip_keypoints_custom_center, keypoint_clip_border
 from .keypoint_mapping import split_mapping, transform_ann, transform_keypoints, transform_pred, transform_sigmas
 
 _LAZY = {"FIELD_TARGET_KEYS", "PoseBatch", "PoseSample", "collate_pose_samples"}
@@ -37,6 +41,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "bbox_clip_border",
+    "bbox_corner2xyxy",
+    "bbox_overlaps",
+    "bbox_xyxy2corner",
+    "get_pers_warp_matrix",
+    "keypoint_clip_border",
+    "split_instances",
     "bbox_cs2xywh",
     "bbox_cs2xyxy",
     "bbox_xywh2cs",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 __all__ = [
@@ -130,30 +131,44 @@ def get_warp_matrix(
     output_size: Sequence[int],
     shift: Sequence[float] = (0.0, 0.0),
     inv: bool = False,
+    fix_aspect_ratio: bool = True,
 ) -> np.ndarray:
     """2x3 affine matrix that maps the box (center, scale) rotated by ``rot`` degrees onto an
     image of ``output_size`` = (w, h) (``inv=True``: output -> input).
 
-    The map is a similarity: uniform zoom ``output_w / scale_w`` (the box's aspect ratio is
-    expected to match the output's, see :func:`fix_aspect_ratio`), a rotation by ``-rot`` and a
-    translation taking ``center + scale * shift`` to the output centre.
+    Computed as MMPose does, to the bit: three point pairs in float32 (the box centre ``center + scale * shift``,
+    the middle of its left edge, and a third point 90 degrees further) solved by ``cv2.getAffineTransform``.
+    With ``fix_aspect_ratio`` (default) the map is a similarity with zoom ``output_w / scale_w`` (the box's aspect
+    ratio is expected to match the output's, see :func:`fix_aspect_ratio`); without, the third pair is the middle
+    of the top edge, so width and height are scaled independently.
     """
     assert len(center) == 2 and len(scale) == 2 and len(output_size) == 2 and len(shift) == 2
-    center = np.asarray(center, dtype=np.float64)
-    scale = np.asarray(scale, dtype=np.float64)
-    src_center = center + scale * np.asarray(shift, dtype=np.float64)
-    dst_center = np.array([output_size[0] * 0.5, output_size[1] * 0.5], dtype=np.float64)
-    zoom = float(output_size[0]) / float(scale[0])
-    theta = math.radians(rot)
-    c, s = math.cos(theta), math.sin(theta)
-    rot_neg = np.array([[c, s], [-s, c]])  # rotation by -rot
-    if not inv:
-        lin = zoom * rot_neg
-        trans = dst_center - lin @ src_center
+    # The arithmetic keeps the inputs' dtypes and MMPose's order of operations (float32 boxes give float32
+    # intermediates), so the matrix equals MMPose's bit for bit.
+    center, scale = np.asarray(center), np.asarray(scale)
+    offset = scale * np.array(shift)
+    src_w, src_h = scale[0], scale[1]
+    dst_w, dst_h = output_size[0], output_size[1]
+    theta = np.deg2rad(rot)
+    sn, cs = np.sin(theta), np.cos(theta)
+    rotation = np.array([[cs, -sn], [sn, cs]])
+    dst_center = np.array([dst_w * 0.5, dst_h * 0.5])
+    src = np.zeros((3, 2), dtype=np.float32)
+    dst = np.zeros((3, 2), dtype=np.float32)
+    src[0] = center + offset
+    src[1] = center + rotation @ np.array([src_w * -0.5, 0.0]) + offset
+    dst[0] = dst_center
+    dst[1] = dst_center + np.array([dst_w * -0.5, 0.0])
+    if fix_aspect_ratio:  # the third point: (p0 - p1) turned by 90 degrees around p1, from the float32 points
+        for pts in (src, dst):
+            d = pts[0] - pts[1]
+            pts[2] = pts[1] + np.r_[-d[1], d[0]]
     else:
-        lin = rot_neg.T / zoom
-        trans = src_center - lin @ dst_center
-    return np.concatenate([lin, trans[:, None]], axis=1).astype(np.float64)
+        src[2] = center + rotation @ np.array([0.0, src_h * -0.5]) + offset
+        dst[2] = dst_center + np.array([0.0, dst_h * -0.5])
+    if inv:
+        return cv2.getAffineTransform(dst, src)
+    return cv2.getAffineTransform(src, dst)
 
 
 def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float, output_size: Sequence[int]) -> np.ndarray:
@@ -188,3 +203,40 @@ def fix_aspect_ratio(bbox_scale: np.ndarray, aspect_ratio: float) -> np.ndarray:
         np.stack([w, w / aspect_ratio], axis=-1),
         np.stack([h * aspect_ratio, h], axis=-1),
     ).astype(bbox_scale.dtype if bbox_scale.dtype.kind == "f" else np.float32)
+
+
+def bbox_xyxy2corner(bbox: np.ndarray) -> np.ndarray:
+    """(N, 4) or (4,) xyxy -> (N, 4, 2) or (4, 2) corners in MMPose's order: (x1, y1), (x1, y2), (x2, y1), (x2, y2)."""
+    bbox = np.asarray(bbox)
+    single = bbox.ndim == 1
+    b = bbox.reshape(-1, 4)
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    corners = np.stack([x1, y1, x1, y2, x2, y1, x2, y2], axis=-1).reshape(-1, 4, 2)
+    return corners[0] if single else corners
+
+
+def bbox_corner2xyxy(bbox: np.ndarray) -> np.ndarray:
+    """(N, 4, 2) / (4, 2) corners (or (N, 8) flattened) -> (N, 4) / (4,) xyxy: the min and max over the corners."""
+    bbox = np.asarray(bbox)
+    if bbox.shape[-1] == 8:
+        bbox = bbox.reshape(*bbox.shape[:-1], 4, 2)
+    single = bbox.ndim == 2
+    b = bbox[None] if single else bbox
+    out = np.concatenate([b.min(axis=1), b.max(axis=1)], axis=1)
+    return out[0] if single else out
+
+
+def get_pers_warp_matrix(
+    center: np.ndarray, translate: np.ndarray, scale: float, rot: float, shear: np.ndarray
+) -> np.ndarray:
+    """(3, 3) float32 perspective matrix: move ``center`` to the origin, scale, rotate by ``rot`` degrees, shear by
+    ``shear`` = (x, y) degrees, then translate to ``center + translate`` (MMPose's ``get_pers_warp_matrix``)."""
+    cx, cy = float(center[0]), float(center[1])
+    a = math.radians(rot)
+    sx, sy = math.tan(math.radians(shear[0])), math.tan(math.radians(shear[1]))
+    translate_mat = np.array([[1, 0, translate[0] + cx], [0, 1, translate[1] + cy], [0, 0, 1]], np.float32)
+    shear_mat = np.array([[1, sx, 0], [sy, 1, 0], [0, 0, 1]], np.float32)
+    rotate_mat = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]], np.float32)
+    scale_mat = np.array([[scale, 0, 0], [0, scale, 0], [0, 0, 1]], np.float32)
+    recenter_mat = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], np.float32)
+    return translate_mat @ shear_mat @ rotate_mat @ scale_mat @ recenter_mat

@@ -17,7 +17,7 @@ import numpy as np
 
 from .bbox import get_warp_matrix
 
-__all__ = ["InstanceData", "PixelData", "PoseDataSample", "merge_data_samples", "revert_heatmap"]
+__all__ = ["InstanceData", "PixelData", "PoseDataSample", "merge_data_samples", "revert_heatmap", "split_instances"]
 
 
 class _AttrDict(dict):
@@ -214,3 +214,25 @@ def merge_data_samples(data_samples: Iterable[PoseDataSample]) -> PoseDataSample
             ]
             setattr(merged, name, PixelData(heatmaps=np.max(np.stack(reverted), axis=0)))
     return merged
+
+
+def split_instances(instances: InstanceData | None) -> list[dict]:
+    """One plain dict per instance (MMPose's ``split_instances``): ``keypoints`` and ``keypoint_scores`` as lists,
+    ``bbox`` and ``bbox_score`` where the instances have boxes. ``None`` gives an empty list.
+
+    Unlike MMPose (where a stray comma makes ``bbox`` a 1-tuple), ``bbox`` is the plain list of 4 numbers.
+    """
+    if instances is None:
+        return []
+    results = []
+    for i in range(len(instances["keypoints"])):
+        result = {
+            "keypoints": np.asarray(instances["keypoints"][i]).tolist(),
+            "keypoint_scores": np.asarray(instances["keypoint_scores"][i]).tolist(),
+        }
+        if "bboxes" in instances:
+            result["bbox"] = np.asarray(instances["bboxes"][i]).tolist()
+            if "bbox_scores" in instances:
+                result["bbox_score"] = float(instances["bbox_scores"][i])
+        results.append(result)
+    return results

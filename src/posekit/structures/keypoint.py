@@ -70,3 +70,30 @@ def flip_keypoints_custom_center(
     vis = np.asarray(keypoints_visible)[..., list(flip_indices)].copy()
     flipped[..., 0] = 2 * x_c - flipped[..., 0]
     return flipped, vis
+
+
+def keypoint_clip_border(
+    keypoints: np.ndarray, keypoints_visible: np.ndarray, shape: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zero the visibility of keypoints outside the image ``shape`` = (w, h) (MMPose's ``keypoint_clip_border``).
+
+    Args:
+        keypoints: (N, K, 2).
+        keypoints_visible: (N, K), or (N, K, 2) = (visibility, weight): only the visibility channel changes.
+
+    Returns:
+        ``keypoints`` (unchanged) and a new visibility array; the inputs are not written to.
+    """
+    width, height = shape[:2]
+    keypoints = np.asarray(keypoints)
+    outside = (keypoints[..., 0] > width) | (keypoints[..., 0] < 0) | (keypoints[..., 1] > height) | (
+        keypoints[..., 1] < 0
+    )
+    visible = np.array(keypoints_visible, copy=True)
+    if visible.ndim == 2:
+        visible[outside] = 0.0
+    elif visible.ndim == 3:
+        visible[outside, 0] = 0.0
+    else:
+        raise ValueError(f"keypoint_clip_border: keypoints_visible must be (N, K) or (N, K, 2), got {visible.shape}")
+    return keypoints, visible
