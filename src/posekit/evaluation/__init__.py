@@ -31,7 +31,7 @@ from .functional import (
     transform_sigmas,
 )
 from .keypoint import AUC, EPE, NME, JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
-from .nms import nearby_joints_nms, nms, oks_iou, oks_nms, soft_oks_nms
+from .nms import nearby_joints_nms, nms, nms_torch, oks_iou, oks_nms, soft_oks_nms
 from .partition import KeypointPartitionMetric
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "multilabel_classification_accuracy",
     "nearby_joints_nms",
     "nms",
+    "nms_torch",
     "oks_iou",
     "oks_nms",
     "pose_pck_accuracy",

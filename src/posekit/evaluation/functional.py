@@ -21,7 +21,7 @@ from posekit.structures.keypoint_mapping import (  # noqa: E402  (re-exported: M
     transform_sigmas,
 )
 
-from .nms import nearby_joints_nms, nms, oks_iou, oks_nms, soft_oks_nms
+from .nms import nearby_joints_nms, nms, nms_torch, oks_iou, oks_nms, soft_oks_nms
 
 __all__ = [
     "get_heatmap_maximum",
@@ -34,6 +34,7 @@ __all__ = [
     "multilabel_classification_accuracy",
     "nearby_joints_nms",
     "nms",
+    "nms_torch",
     "oks_iou",
     "oks_nms",
     "pose_pck_accuracy",
@@ -157,7 +158,8 @@ def keypoint_nme(pred: Any, gt: Any, mask: Any, normalize_factor: Any) -> float:
     """Normalised mean error over valid keypoints; ``normalize_factor`` is ``(N, 2)``."""
     distances = _calc_distances(pred, gt, mask, normalize_factor)
     distance_valid = distances[distances != -1]
-    return distance_valid.sum() / max(1, len(distance_valid))
+    # the float32 sum divided in float64, as MMPose computes it under NumPy 1.x (its supported NumPy)
+    return float(np.float64(distance_valid.sum()) / max(1, len(distance_valid)))
 
 
 def keypoint_epe(pred: Any, gt: Any, mask: Any) -> float:
@@ -165,7 +167,8 @@ def keypoint_epe(pred: Any, gt: Any, mask: Any) -> float:
     pred = _np(pred)
     distances = _calc_distances(pred, gt, mask, np.ones((pred.shape[0], pred.shape[2]), dtype=np.float32))
     distance_valid = distances[distances != -1]
-    return distance_valid.sum() / max(1, len(distance_valid))
+    # the float32 sum divided in float64, as MMPose computes it under NumPy 1.x (its supported NumPy)
+    return float(np.float64(distance_valid.sum()) / max(1, len(distance_valid)))
 
 
 def similarity_transform(source: Any, target: Any) -> np.ndarray:

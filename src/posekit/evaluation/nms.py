@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COCO_SIGMAS", "nearby_joints_nms", "nms", "oks_iou", "oks_matrix", "oks_nms", "soft_oks_nms"]
+__all__ = ["COCO_SIGMAS", "nearby_joints_nms", "nms", "nms_torch", "oks_iou", "oks_matrix", "oks_nms", "soft_oks_nms"]
 
 #: COCO's 17 keypoint sigmas, the default of every OKS function here (MMPose's default too).
 COCO_SIGMAS = (
@@ -252,3 +252,37 @@ def nearby_joints_nms(
         sub = np.argsort(scores[keep])[-1 : -max_dets - 1 : -1]
         keep = [keep[i] for i in sub]
     return keep
+
+
+def nms_torch(
+    bboxes: Any, scores: Any, threshold: float = 0.65, iou_calculator: Any = None, return_group: bool = False
+):
+    """Greedy box NMS on torch tensors (MMPose's ``nms_torch``).
+
+    Args:
+        bboxes: (N, 4) xyxy tensor; scores: (N,) tensor.
+        threshold: boxes with IoU > ``threshold`` to a kept box join its group.
+        iou_calculator: ``f(boxes_a (1, 4) or (4,), boxes_b (M, 4)) -> (1, M)``; default
+            :func:`posekit.structures.bbox_overlaps`.
+        return_group: return the groups (each a 1-D index tensor, the kept box first) instead of the kept indices.
+
+    Returns:
+        The kept indices (descending score) as a 1-D long tensor, or the list of groups.
+    """
+    import torch
+
+    if iou_calculator is None:
+        from posekit.structures import bbox_overlaps as iou_calculator
+    _, indices = scores.sort(descending=True)
+    groups = []
+    while len(indices):
+        idx, indices = indices[0], indices[1:]
+        ious = iou_calculator(bboxes[idx], bboxes[indices]).reshape(-1)
+        close = ious > threshold
+        groups.append(torch.cat((idx[None], indices[close])))
+        indices = indices[~close]
+    if return_group:
+        return groups
+    if not groups:
+        return torch.zeros(0, dtype=torch.long)
+    return torch.cat([g[:1] for g in groups])

@@ -42,6 +42,13 @@ class _AttrDict(dict):
         """Add or replace several fields (mmengine's ``set_data``)."""
         self.update(data)
 
+    def to_dict(self) -> dict:
+        """A plain dict of the fields (mmengine's ``to_dict``)."""
+        return dict(self)
+
+    def all_keys(self) -> list[str]:
+        return list(self.keys())
+
 
 class InstanceData(_AttrDict):
     """Per-instance fields (first axis = instance): ``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K),

@@ -41,6 +41,40 @@ class PoseSample:
     targets: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
+    # MMPose's packed-results view: sample["inputs"], sample["data_samples"] (a PoseDataSample)
+    def __getitem__(self, key: str) -> Any:
+        if key == "inputs":
+            return self.inputs
+        if key == "data_samples":
+            return self.data_samples
+        raise KeyError(f"PoseSample has 'inputs' and 'data_samples' (MMPose's keys), not {key!r}")
+
+    def __contains__(self, key: object) -> bool:
+        return key in ("inputs", "data_samples")
+
+    @property
+    def data_samples(self) -> Any:
+        """The sample as MMPose's ``PoseDataSample`` (built on access; shares the arrays and tensors):
+        ``gt_instances`` (``bboxes``, ``bbox_scores``, ``keypoints``, ``keypoints_visible``, ``areas`` ...,
+        ``transformed_keypoints`` when packed), ``gt_instance_labels`` (per-instance targets), ``gt_fields``
+        (per-sample maps such as ``heatmaps``) and the remaining meta as ``metainfo``."""
+        from .data_sample import PoseDataSample
+
+        renamed = {"bbox": "bboxes", "bbox_score": "bbox_scores", "bbox_scale": "bbox_scales", "area": "areas"}
+        instance_keys = {
+            "bbox", "bbox_score", "bbox_scale", "area", "keypoints", "keypoints_visible", "head_size",
+            "keypoints_cam", "lifting_target", "lifting_target_visible", "transformed_keypoints",
+            "transformed_keypoints_visible",
+        }  # fmt: skip
+        gt_instances = {renamed.get(k, k): v for k, v in self.meta.items() if k in instance_keys}
+        metainfo = {k: v for k, v in self.meta.items() if k not in instance_keys}
+        return PoseDataSample(
+            metainfo=metainfo,
+            gt_instances=gt_instances,
+            gt_instance_labels={k: v for k, v in self.targets.items() if k not in FIELD_TARGET_KEYS},
+            gt_fields={k: v for k, v in self.targets.items() if k in FIELD_TARGET_KEYS},
+        )
+
 
 @dataclass
 class PoseBatch:

@@ -112,6 +112,8 @@ def _cases():
                 _affine_sample()
             ),
         ),
+        ("FilterAnnotations", T.FilterAnnotations(by_box=True, by_area=True, min_kpt_vis=20, keep_empty=False),
+         lambda: {**_sample(), "area": np.array([50.0, 5000.0]), "category_id": [1, 1]}),
         ("LoadImage(array)", T.LoadImage(), lambda: {"img": np.zeros((8, 8, 3), np.uint8), "img_path": None}),
         ("LoadImage(to_float32)", T.LoadImage(to_float32=True), lambda: {"img": np.zeros((8, 8, 3), np.uint8)}),
     ]

@@ -97,6 +97,8 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
     metainfo = _to_plain(metainfo)
     if not isinstance(metainfo, Mapping):
         raise ValueError(f"{source}: metainfo must be a mapping, got {type(metainfo).__name__}")
+    if "from_file" in metainfo:  # MMPose's dict(from_file='configs/_base_/datasets/coco.py')
+        return _from_file(str(metainfo["from_file"]), source)
     if "keypoint_info" in metainfo:
         required, fmt = _REQUIRED_MMPOSE, "MMPose dataset_info"
     else:
@@ -115,6 +117,22 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
     return _parse(
         str(metainfo["dataset_name"]), keypoints, links, metainfo["joint_weights"], metainfo["sigmas"], source
     )
+
+
+def _from_file(path: str, source: str) -> dict[str, Any]:
+    """MMPose's ``from_file``: a YAML file is loaded; a Python dataset config (``.../datasets/<name>.py``) is never
+    executed: its stem names the packaged metainfo of the same dataset."""
+    p = Path(path)
+    if p.suffix in (".yaml", ".yml"):
+        return _load_path(p)
+    if p.suffix == ".py":
+        if (METAINFO_DIR / f"{p.stem}.yaml").is_file():
+            return _load_packaged(p.stem)
+        raise ValueError(
+            f"{source}: from_file={path!r}: posekit does not execute Python configs and has no packaged metainfo "
+            f"{p.stem!r}; packaged: {', '.join(list_metainfos())} (or convert it to a YAML metainfo file)"
+        )
+    raise ValueError(f"{source}: from_file={path!r} must be a .yaml metainfo file or an MMPose dataset config .py")
 
 
 # ----------------------------------------------------------------------------------------------------------------------

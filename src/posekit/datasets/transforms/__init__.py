@@ -13,6 +13,7 @@ from .bbox import GetBBoxCenterScale, RandomBBoxTransform
 from .common import Albumentation, PhotometricDistortion, RandomFlip, RandomHalfBody
 from .compose import BaseTransform, Compose, build_transform
 from .converting import KeypointConverter
+from .filtering import FilterAnnotations
 from .formatting import PackPoseInputs, image_to_tensor
 from .loading import LoadImage
 from .target import GenerateTarget, build_codec
@@ -22,6 +23,7 @@ __all__ = [
     "Albumentation",
     "BaseTransform",
     "Compose",
+    "FilterAnnotations",
     "GenerateTarget",
     "GetBBoxCenterScale",
     "KeypointConverter",

@@ -36,6 +36,19 @@ LABEL_MAPPING_TABLE = {
         "keypoints_visible_weights",
     )
 }
+# MMPose's instance fields: always packed (into ``meta``; MMPose's ``gt_instances``), whatever ``meta_keys`` says
+INSTANCE_KEYS = (
+    "bbox",
+    "bbox_score",
+    "bbox_scale",
+    "area",
+    "keypoints",
+    "keypoints_visible",
+    "head_size",
+    "keypoints_cam",
+    "lifting_target",
+    "lifting_target_visible",
+)
 DEFAULT_FIELD_KEYS = frozenset(FIELD_MAPPING_TABLE)
 DEFAULT_LABEL_KEYS = frozenset(LABEL_MAPPING_TABLE)
 
@@ -148,6 +161,9 @@ class PackPoseInputs(BaseTransform):
                 targets[packed] = _to_tensor(key, results[key], list_axis=1)
 
         meta = {k: results[k] for k in self.meta_keys if k in results}
+        for key in INSTANCE_KEYS:
+            if key in results and key not in meta:
+                meta[key] = results[key]
         for key, packed in (results.get("instance_mapping_table") or {}).items():
             if key in results:
                 meta[packed] = results[key]
