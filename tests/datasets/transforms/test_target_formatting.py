@@ -193,7 +193,10 @@ def test_pack_pose_inputs(make_sample):
     assert "transformed_keypoints" not in meta and "heatmaps" not in meta and "upper_body_ids" not in meta
 
     packed = PackPoseInputs(meta_keys=("id",), pack_transformed=True)(results)
-    assert set(packed.meta) == {"id", "transformed_keypoints"}
+    # MMPose packs the instance fields (its gt_instances) whatever meta_keys says
+    instance_fields = {"bbox", "bbox_score", "bbox_scale", "area", "keypoints", "keypoints_visible"}
+    assert set(packed.meta) == {"id", "transformed_keypoints"} | (instance_fields & set(results))
+    assert set(packed["data_samples"].gt_instances) >= {"bboxes", "keypoints", "transformed_keypoints"}
     assert repr(PackPoseInputs(meta_keys=("id",))) == "PackPoseInputs(meta_keys=('id',), pack_transformed=False)"
 
 
