@@ -217,6 +217,7 @@ def load_run_config(
     overrides: Sequence[str] = (),
     output_dir: str | os.PathLike | None = None,
     source: str = "the checkpoint",
+    searchpath: Sequence[str] = (),
 ) -> DictConfig:
     """The configuration of the run that wrote ``checkpoint`` (a loaded ``.ckpt`` dict), with ``overrides``.
 
@@ -224,33 +225,38 @@ def load_run_config(
     stored override list, ``overrides`` replacing stored ones with the same key. Older checkpoints fall back to the
     stored configuration (``posekit_cfg_raw``, whose interpolations follow ``paths.*`` overrides, else the resolved
     ``posekit_cfg``): ``key=value`` overrides are set, ``group=name`` overrides replace that group's node with the
-    packaged one. ``paths.output_dir`` becomes ``output_dir`` (default ``<paths.log_dir>/eval``).
+    packaged one. ``paths.output_dir`` becomes ``output_dir`` (default ``<paths.log_dir>/eval``). ``searchpath``
+    adds config folders to the stored ones (a user's ``data=my_data``).
     """
     out = os.fspath(output_dir) if output_dir is not None else "${paths.log_dir}/eval"
     info = checkpoint.get(RUN_INFO_KEY)
     if isinstance(info, Mapping) and info.get("overrides") is not None:
         ovr = merge_overrides(list(info["overrides"]), [*overrides, f"paths.output_dir={out}"])
+        paths = [*searchpath, *[u for u in info.get("searchpath") or () if u not in searchpath]]
         try:
-            cfg = compose(str(info.get("config_name") or "train"), ovr, searchpath=list(info.get("searchpath") or ()))
+            cfg = compose(str(info.get("config_name") or "train"), ovr, searchpath=paths)
         except ConfigError as err:
             raise ConfigError(f"{source}: re-composing its configuration failed: {err}") from None
         return cfg
-    return _patch_stored(checkpoint, overrides, out, source)
+    return _patch_stored(checkpoint, overrides, out, source, searchpath)
 
 
-def _patch_stored(checkpoint: Mapping[str, Any], overrides: Sequence[str], out: str, source: str) -> DictConfig:
+def _patch_stored(
+    checkpoint: Mapping[str, Any], overrides: Sequence[str], out: str, source: str, searchpath: Sequence[str] = ()
+) -> DictConfig:
     """The fallback of :func:`load_run_config` for checkpoints without a stored override list."""
-    from posekit import conf_dir
-
     if "posekit_cfg" not in checkpoint:
         raise ConfigError(
             f"{source} has no stored posekit configuration (not written by posekit-train); convert MMPose "
             "checkpoints with `posekit convert` first"
         )
     candidates = [checkpoint[k] for k in ("posekit_cfg_raw", "posekit_cfg") if checkpoint.get(k) is not None]
-    group_ovr = [o for o in overrides if "." not in override_key(o) and (conf_dir() / override_key(o)).is_dir()]
+    dirs = search_dirs(searchpath=searchpath)
+    group_ovr = [
+        o for o in overrides if "." not in override_key(o) and any((d / override_key(o)).is_dir() for d in dirs)
+    ]
     value_ovr = [o for o in overrides if o not in group_ovr]
-    groups = compose("train", ["paths.output_dir=.", *group_ovr]) if group_ovr else None
+    groups = compose("train", ["paths.output_dir=.", *group_ovr], searchpath=searchpath) if group_ovr else None
     last_err: Exception | None = None
     for stored in candidates:
         cfg = OmegaConf.create(stored)

@@ -14,6 +14,11 @@ import pytest
 from posekit.cli import infer
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # default output folders (outputs/infer/runs/...) land here
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)

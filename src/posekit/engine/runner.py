@@ -179,10 +179,11 @@ def load_checkpoint_config(
     path: str,
     overrides: Sequence[str] = (),
     output_dir: str | os.PathLike | None = None,
+    searchpath: Sequence[str] = (),
 ) -> DictConfig:
     """The configuration of the run that wrote ``ckpt`` with ``overrides`` (:func:`posekit.config.load_run_config`:
     re-composed from the stored Hydra override list; the stored copy for older checkpoints)."""
-    return load_run_config(ckpt, overrides, output_dir=output_dir, source=path)
+    return load_run_config(ckpt, overrides, output_dir=output_dir, source=path, searchpath=searchpath)
 
 
 def evaluate(
@@ -193,9 +194,11 @@ def evaluate(
     use_ema: bool = True,
     batch_size: int | None = None,
     accelerator: str = "auto",
+    searchpath: Sequence[str] = (),
 ) -> dict[str, float]:
     """Evaluate a posekit checkpoint on the data of its stored configuration (optionally overridden).
 
+    ``searchpath``: more config folders (``file://`` URLs or paths) for ``group=name`` overrides.
     Writes ``metrics.json`` into ``output_dir`` when given and returns the metrics.
     """
     path = Path(ckpt_path)
@@ -203,7 +206,7 @@ def evaluate(
         raise PosekitError(f"ckpt={ckpt_path}: no such file")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     out = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="posekit_eval_")
-    cfg = load_checkpoint_config(ckpt, str(path), overrides, out)
+    cfg = load_checkpoint_config(ckpt, str(path), overrides, out, searchpath)
     datamodule = build_datamodule(cfg)
     if batch_size:
         datamodule.val_batch_size = int(batch_size)
