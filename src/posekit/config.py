@@ -202,7 +202,8 @@ def hydra_run_info() -> dict[str, Any] | None:
     searchpath: list[str] = []
     for source in hc.runtime.config_sources:
         if source.provider == "command-line" or str(source.provider).startswith("hydra.searchpath"):
-            url = f"{source.schema}://{source.path}"
+            path = os.path.abspath(source.path) if source.schema == "file" else source.path
+            url = f"{source.schema}://{path}"
             if url not in searchpath:
                 searchpath.append(url)
     return {

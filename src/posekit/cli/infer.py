@@ -131,30 +131,31 @@ def translate_argv(argv: Sequence[str]) -> list[str]:
             continue
         if arg.startswith("--"):
             key = name[2:].replace("-", "_")
-            if key not in own:
+            if key not in own and key != "model":
                 _fail(f"unknown option {name!r}; options: {', '.join(known)}")
             if "=" in arg:
                 value = arg.split("=", 1)[1]
-            elif isinstance(own[key], bool) and (i + 1 >= len(args) or args[i + 1].lower() not in _BOOL):
+            elif isinstance(own.get(key), bool) and (i + 1 >= len(args) or args[i + 1].lower() not in _BOOL):
                 value = "true"
             elif i + 1 < len(args):
                 i += 1
                 value = args[i]
             else:
                 _fail(f"option {name} needs a value")
-            out.append(f"{key}={quote_value(value)}")
+            arg = f"{key}={quote_value(value)}"
         elif arg.startswith("-"):
             _fail(f"unknown option {arg!r} (see {PROG} --help)")
         elif "=" not in arg:
             positional.append(arg)
-        else:
-            key, value = arg.split("=", 1)
-            root = override_key(key).split(".", 1)[0]
-            if root not in known:
-                _fail(f"unknown option {root!r}; options: {', '.join(known)}")
-            if key == "model" and "," not in value and value not in list_configs("model", config_dirs):
-                arg = f"pose2d={value}"  # a YAML file (or anything init_model takes), not a config of the group
-            out.append(arg)
+            i += 1
+            continue
+        key, value = arg.split("=", 1)
+        root = override_key(key).split(".", 1)[0]
+        if root not in known:
+            _fail(f"unknown option {root!r}; options: {', '.join(known)}")
+        if key == "model" and "," not in value and value not in list_configs("model", config_dirs):
+            arg = f"pose2d={value}"  # a YAML file (or anything init_model takes), not a config of the group
+        out.append(arg)
         i += 1
     if len(positional) > 1:
         _fail(f"one input path please, got {positional}; use input=PATH")
