@@ -6,7 +6,6 @@ names and shapes (``tests/data/golden/model_<name>_256x192.json``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -300,12 +299,9 @@ def test_model_given_as_a_run_config(tiny_sd):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location(
-        "convert_mmpose_checkpoint", REPO / "scripts" / "convert_mmpose_checkpoint.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from posekit.cli import convert
+
+    return convert
 
 
 def test_script_converts_and_reports(tiny_sd, tmp_path, capsys):
@@ -330,12 +326,13 @@ def test_script_converts_and_reports(tiny_sd, tmp_path, capsys):
 
 def test_script_runs_as_a_program(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "convert_mmpose_checkpoint.py"), "--help"],
+        [sys.executable, "-m", "posekit.cli", "convert", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0 and "--num-keypoints" in proc.stdout and "--model" in proc.stdout
+    assert "posekit-convert" in proc.stdout
 
 
 def test_load_state_dict_lets_vit_resize_pos_embed_in_a_full_model(tmp_path):

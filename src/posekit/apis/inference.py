@@ -170,7 +170,7 @@ def init_model(
             raise ValueError(
                 f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
                 "model config instead: init_model('hrnet_w32', checkpoint='that.pth') (convert MMPose checkpoints "
-                "with scripts/convert_mmpose_checkpoint.py)"
+                "with posekit-convert)"
             )
         cfg = dict(ckpt["posekit_cfg"])
         if "model" not in cfg:
