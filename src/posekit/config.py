@@ -110,6 +110,13 @@ def merge_overrides(base: Sequence[str], later: Sequence[str]) -> list[str]:
     return out
 
 
+def _value(text: str) -> str:
+    """``text`` as an override value: as is when Hydra's grammar reads it plainly (or it interpolates), else quoted."""
+    import re
+
+    return text if "${" in text or re.fullmatch(r"[\w./\-:~+@%]+", text) else _quote(text)
+
+
 def _quote(url: str) -> str:
     return "'" + url.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -232,7 +239,7 @@ def load_run_config(
     out = os.fspath(output_dir) if output_dir is not None else "${paths.log_dir}/eval"
     info = checkpoint.get(RUN_INFO_KEY)
     if isinstance(info, Mapping) and info.get("overrides") is not None:
-        ovr = merge_overrides(list(info["overrides"]), [*overrides, f"paths.output_dir={out}"])
+        ovr = merge_overrides(list(info["overrides"]), [*overrides, f"paths.output_dir={_value(out)}"])
         paths = [*searchpath, *[u for u in info.get("searchpath") or () if u not in searchpath]]
         try:
             cfg = compose(str(info.get("config_name") or "train"), ovr, searchpath=paths)

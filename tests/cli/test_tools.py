@@ -144,3 +144,13 @@ def test_umbrella_runs_hydra_verbs_as_a_program():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "_target_: posekit.models.backbones.ResNet" in proc.stdout and "depth: 50" in proc.stdout
+
+
+def test_eval_is_a_hydra_app_with_help_and_a_one_line_error(tmp_path):
+    help_ = subprocess.run([sys.executable, "-m", "posekit.cli.eval", "--help"], capture_output=True, text=True)
+    assert help_.returncode == 0 and "posekit-eval" in help_.stdout and "ckpt=PATH" in help_.stdout
+    assert "== Configuration groups" in help_.stdout and "experiment:" in help_.stdout
+    proc = subprocess.run(
+        [sys.executable, "-m", "posekit.cli.eval", "ckpt=/nowhere.ckpt"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith("ckpt=/nowhere.ckpt: no such file")

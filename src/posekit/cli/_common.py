@@ -155,3 +155,5 @@ def parse_key_values(
         else:
             fail(prog, f"unknown option {key!r}; options: {options_hint or ', '.join(own_keys)}")
     return own, overrides
+
+register_resolvers()  # the help templates of conf/{train,eval,infer}.yaml use ${posekit_doc:...}
