@@ -14,6 +14,11 @@ import pytest
 from posekit.cli import infer
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # default output folders (outputs/infer/runs/...) land here
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -165,3 +170,37 @@ def test_console_script_help_and_exit_status():
         [sys.executable, "-m", "posekit.cli.infer", "-h"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and "posekit-infer" in proc.stdout and "bboxes=PATH" in proc.stdout
+
+
+def test_translate_argv_positional_gnu_flags_and_hydra_flags(tmp_path):
+    got = infer.translate_argv(
+        ["photo 1.jpg", "--bbox-thr", "0.5", "--device=cpu", "--show-heatmaps", "--model", "tiny", "-m", "--cfg", "job"]
+    )
+    assert got == ["bbox_thr=0.5", "device=cpu", "show_heatmaps=true", "model=tiny", "-m", "--cfg", "job",
+                   "input='photo 1.jpg'"]  # fmt: skip
+    assert infer.translate_argv(["--draw-bbox", "false", "-cd", str(tmp_path), "x.jpg"]) == [
+        "draw_bbox=false", "-cd", str(tmp_path), "input=x.jpg"]  # fmt: skip
+    # a YAML file is not a config of the model group: it goes to pose2d
+    assert infer.translate_argv(["model=/cfgs/net.yaml", "model.test_cfg.flip_test=false"]) == [
+        "pose2d=/cfgs/net.yaml", "model.test_cfg.flip_test=false"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--colour", "red"], "unknown option '--colour'"), (["a.jpg", "b.jpg"], "one input path"), (["-q"], "'-q'")],
+)
+def test_translate_argv_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        infer.translate_argv(args)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_model_group_with_overrides_and_bare_path(tmp_path, testdata_dir, capsys):
+    img = tmp_path / "photo.jpg"
+    shutil.copy(testdata_dir / "coco" / "000000000785.jpg", img)
+    infer.main(["model=tiny", "model.test_cfg.flip_test=false", str(img), "--save-vis=false", "--kpt-thr", "0.1"])
+    out = capsys.readouterr().out
+    assert "1 images, 1 people" in out
+    pred = next(tmp_path.glob("outputs/infer/runs/*/predictions.json"))
+    assert _read_json(pred)["images"][0]["img_path"].endswith("photo.jpg")
+    assert not list(tmp_path.glob("outputs/infer/runs/*/vis/*.jpg"))  # --save-vis=false

@@ -6,7 +6,6 @@ names and shapes (``tests/data/golden/model_<name>_256x192.json``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from posekit.models import build_model, build_model_from_cfg
 from posekit.models.convert import (
@@ -121,7 +119,8 @@ def _batch(b: int = 2, w: int = 192, h: int = 256) -> PoseBatch:
 
 
 def test_written_checkpoint_loads_through_the_runner_and_predicts_the_same(golden_dir, tmp_path):
-    from posekit.engine.runner import _apply_overrides, build_lit_module, load_checkpoint_config
+    from posekit.config import load_run_config, to_container
+    from posekit.engine.runner import build_lit_module, load_checkpoint_config
 
     sd = golden_state_dict(golden_dir, "rtmpose_t", seed=3)
     out = tmp_path / "sub" / "rtmpose_t_coco.ckpt"
@@ -150,9 +149,17 @@ def test_written_checkpoint_loads_through_the_runner_and_predicts_the_same(golde
     torch.testing.assert_close(a["keypoint_scores"], b["keypoint_scores"], rtol=0, atol=0)
 
     # the documented evaluation: `posekit-eval ckpt=OUT data=coco paths.data_dir=/data` points the data at /data
-    moved = _apply_overrides(OmegaConf.create(ckpt["posekit_cfg"]), ["data=coco", "paths.data_dir=/data"])
+    # the converted checkpoint stores its Hydra overrides: evaluation re-composes the run with the new ones
+    assert {"model=rtmpose_t", "data=coco"} <= set(ckpt["posekit_hydra"]["overrides"])
+    moved = load_run_config(ckpt, ["data=coco", "paths.data_dir=/data"], output_dir=str(tmp_path))
     assert moved.data.val.data_root == "/data/coco"
     assert moved.data.evaluators[0].ann_file == "/data/coco/annotations/person_keypoints_val2017.json"
+    assert moved.paths.output_dir == str(tmp_path)
+    # an older checkpoint (no stored override list) falls back to patching the stored configuration
+    old = {k: v for k, v in ckpt.items() if k != "posekit_hydra"}
+    patched = load_run_config(old, ["data=coco", "paths.data_dir=/data"], output_dir=str(tmp_path))
+    assert patched.data.val.data_root == "/data/coco"
+    assert to_container(patched.model) == to_container(moved.model)
 
 
 def test_init_model_reads_the_converted_checkpoint(tiny_sd, tmp_path):
@@ -292,12 +299,9 @@ def test_model_given_as_a_run_config(tiny_sd):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location(
-        "convert_mmpose_checkpoint", REPO / "scripts" / "convert_mmpose_checkpoint.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from posekit.cli import convert
+
+    return convert
 
 
 def test_script_converts_and_reports(tiny_sd, tmp_path, capsys):
@@ -322,12 +326,13 @@ def test_script_converts_and_reports(tiny_sd, tmp_path, capsys):
 
 def test_script_runs_as_a_program(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "convert_mmpose_checkpoint.py"), "--help"],
+        [sys.executable, "-m", "posekit.cli", "convert", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0 and "--num-keypoints" in proc.stdout and "--model" in proc.stdout
+    assert "posekit-convert" in proc.stdout
 
 
 def test_load_state_dict_lets_vit_resize_pos_embed_in_a_full_model(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger, Logger
 
-from posekit.engine.callbacks import PoseVisualization
+from posekit.visualization import PoseVisualization
 
 
 class ImageLogger(Logger):

@@ -78,7 +78,6 @@ def _model_node_from_yaml(path: Path, num_keypoints: int | None) -> Any:
     """
     from omegaconf import DictConfig, OmegaConf
 
-    from posekit import conf_dir
 
     node = OmegaConf.load(path)
     if not isinstance(node, DictConfig):
@@ -95,19 +94,9 @@ def _model_node_from_yaml(path: Path, num_keypoints: int | None) -> Any:
         return root
     if "_target_" not in node:
         raise ValueError(f"{path}: no `_target_` and no `model` key; not a posekit model config")
-    root = OmegaConf.create({"num_keypoints": int(num_keypoints or 17)})
-    defaults = node.pop("defaults", None)
-    for entry in defaults or []:
-        if not isinstance(entry, Mapping):
-            continue
-        for group, name in entry.items():
-            grp, _, pkg = str(group).partition("@")
-            if grp.lstrip("/") != "codec":
-                raise ValueError(f"{path}: unsupported defaults entry {group}: {name} (only the codec is resolved)")
-            target = pkg.removeprefix("_global_.") if pkg else "codec"
-            root[target] = OmegaConf.load(conf_dir() / "codec" / f"{name}.yaml")
-    root.model = node
-    return root
+    from posekit.config import compose_model_file
+
+    return compose_model_file(path, int(num_keypoints or 17))
 
 
 def _resolved_subset(root: Any, path: Path) -> dict[str, Any]:
@@ -168,10 +157,11 @@ def init_model(
     from posekit.datasets import load_metainfo
     from posekit.models import build_model, build_model_from_cfg, list_models
 
-    spec = os.fspath(config_or_ckpt)
+    composed = None if isinstance(config_or_ckpt, (str, os.PathLike)) else config_or_ckpt  # a composed root config
+    spec = "the given config" if composed is not None else os.fspath(config_or_ckpt)
     path = Path(spec).expanduser()
     cfg: dict[str, Any]
-    if path.suffix.lower() in _CKPT_SUFFIXES:
+    if composed is None and path.suffix.lower() in _CKPT_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"init_model: checkpoint {spec!r} does not exist")
         if checkpoint is not None:
@@ -181,7 +171,7 @@ def init_model(
             raise ValueError(
                 f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
                 "model config instead: init_model('hrnet_w32', checkpoint='that.pth') (convert MMPose checkpoints "
-                "with scripts/convert_mmpose_checkpoint.py)"
+                "with posekit-convert)"
             )
         cfg = dict(ckpt["posekit_cfg"])
         if "model" not in cfg:
@@ -195,7 +185,15 @@ def init_model(
         _load_weights(model, state, spec)
     else:
         meta_k = load_metainfo(metainfo)["num_keypoints"] if metainfo is not None else None
-        if path.suffix.lower() in (".yaml", ".yml"):
+        if composed is not None:  # e.g. posekit-infer's `model=NAME` (Hydra group) with `model.*` overrides
+            from omegaconf import OmegaConf
+
+            root = OmegaConf.create(composed)
+            if meta_k is not None:
+                root.num_keypoints = meta_k
+            cfg = _resolved_subset(root, path)
+            model = build_model_from_cfg({"model": cfg["model"]})
+        elif path.suffix.lower() in (".yaml", ".yml"):
             if not path.is_file():
                 raise FileNotFoundError(f"init_model: config file {spec!r} does not exist")
             root = _model_node_from_yaml(path, meta_k)

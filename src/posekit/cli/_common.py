@@ -43,6 +43,78 @@ def guarded(prog: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         sys.exit(2)
 
 
+# Hydra's own command-line flags (left alone by the key=value translation); those that take a value
+HYDRA_FLAGS = {
+    "-h", "--help", "--hydra-help", "--version", "-m", "--multirun", "--resolve", "-sc", "--shell-completion",
+    "-c", "--cfg", "-p", "--package", "-i", "--info", "-cp", "--config-path", "-cn", "--config-name",
+    "-cd", "--config-dir", "--experimental-rerun", "-r", "--run",
+}  # fmt: skip
+HYDRA_VALUE_FLAGS = {
+    "-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
+    "--experimental-rerun", "-sc", "--shell-completion",
+}  # fmt: skip
+# `--info` takes a value only when one of these follows
+HYDRA_INFO_CHOICES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+def split_hydra_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``argv`` -> (Hydra's flags with their values, everything else), both in their order."""
+    flags: list[str] = []
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and name in HYDRA_FLAGS:
+            flags.append(arg)
+            takes = name in HYDRA_VALUE_FLAGS or (
+                name in ("-i", "--info") and i + 1 < len(args) and args[i + 1] in HYDRA_INFO_CHOICES
+            )
+            if takes and "=" not in arg and i + 1 < len(args):
+                flags.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return flags, rest
+
+
+def quote_value(value: str) -> str:
+    """A value for a Hydra override: as is when Hydra's grammar reads it plainly, else single-quoted."""
+    import re
+
+    if re.fullmatch(r"[\w./\-:~+@%]+", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def run_hydra_app(app: Callable[[], Any], prog: str, argv: Sequence[str] | None) -> Any:
+    """Run a ``@hydra.main`` function with ``argv`` as its command line (``None``: the process's own)."""
+    if argv is None:
+        return app()
+    saved = sys.argv
+    sys.argv = [prog, *argv]
+    try:
+        return app()
+    finally:
+        sys.argv = saved
+
+
+def _doc(name: str) -> str:
+    """``${posekit_doc:infer}`` in a Hydra help template: the docstring of ``posekit.cli.<name>``."""
+    import importlib
+
+    return (importlib.import_module(f"posekit.cli.{name}").__doc__ or "").strip()
+
+
+def register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("posekit_doc"):
+        OmegaConf.register_new_resolver("posekit_doc", _doc)
+
+
 def fail(prog: str, msg: str) -> NoReturn:
     """Print ``prog: error: msg`` to stderr and exit with status 2 (a usage error)."""
     print(f"{prog}: error: {msg}", file=sys.stderr)
@@ -83,3 +155,5 @@ def parse_key_values(
         else:
             fail(prog, f"unknown option {key!r}; options: {options_hint or ', '.join(own_keys)}")
     return own, overrides
+
+register_resolvers()  # the help templates of conf/{train,eval,infer}.yaml use ${posekit_doc:...}

@@ -1,4 +1,4 @@
-"""``posekit-eval``: evaluate a checkpoint on the configuration stored in it.
+"""``posekit-eval``: evaluate a checkpoint on the configuration of the run that wrote it (a Hydra app).
 
 Usage::
 
@@ -6,27 +6,29 @@ Usage::
     posekit-eval ckpt=PATH data.val.bbox_file=dets.json      # with detected boxes
     posekit-eval ckpt=PATH data=coco paths.data_dir=/data    # another dataset config
     posekit-eval ckpt=PATH split=test output_dir=out/ use_ema=false batch_size=16 accelerator=cpu
+    posekit-eval ckpt=PATH --config-dir ~/my_configs data=my_data   # your own config folder
+    posekit-eval ckpt=PATH --cfg job                         # print the re-composed configuration
 
-``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size`` and ``accelerator`` are posekit-eval's own options;
-every other ``key=value`` overrides the stored training configuration.
+``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size`` and ``accelerator`` are posekit-eval's own keys
+(``conf/eval.yaml``); every other ``key=value`` / ``group=name`` overrides the run's configuration, which is
+re-composed from the Hydra overrides stored in the checkpoint (yours replace stored ones key by key).
 """
 
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from posekit.cli._common import fail, guarded, parse_key_values
+import hydra
+from omegaconf import DictConfig, OmegaConf
 
-OWN_KEYS = {"ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator"}
+from posekit.cli._common import fail, guarded, register_resolvers, run_hydra_app, split_hydra_flags
+from posekit.config import RUN_INFO_KEY, hydra_run_info, merge_overrides, override_key
 
-
-def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    own, overrides = parse_key_values(argv, "posekit-eval", __doc__, OWN_KEYS, allow_overrides=True)
-    if "ckpt" not in own:
-        fail("posekit-eval", "ckpt=PATH is required")
-    return own, overrides
+PROG = "posekit-eval"
+OWN_KEYS = ("ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator")
 
 
 def format_table(metrics: dict[str, float]) -> str:
@@ -38,31 +40,70 @@ def format_table(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def run(argv: list[str] | None = None) -> dict[str, float]:
-    """Parse ``argv`` (default: ``sys.argv[1:]``), evaluate, print the table; returns the metrics."""
+def _stored_run_info(path: str) -> dict[str, Any] | None:
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception:  # noqa: BLE001 - not a zip checkpoint (mmap) or unreadable: evaluate() reports it
+        return None
+    info = ckpt.get(RUN_INFO_KEY) if isinstance(ckpt, dict) else None
+    return dict(info) if isinstance(info, dict) and info.get("overrides") is not None else None
+
+
+def with_stored_overrides(argv: Sequence[str]) -> list[str]:
+    """Put the checkpoint's stored overrides (and config folders) before the user's, so that Hydra composes the
+    run's own tree: ``data.*`` / ``model.*`` keys of that run are then valid overrides here."""
+    flags, rest = split_hydra_flags(argv)
+    ckpts = [a.split("=", 1)[1] for a in rest if override_key(a) == "ckpt" and "=" in a]
+    if len(ckpts) != 1 or "," in ckpts[0] or not Path(ckpts[0]).expanduser().is_file():
+        return list(argv)
+    info = _stored_run_info(str(Path(ckpts[0]).expanduser()))
+    if info is None:
+        return list(argv)
+    stored = [o for o in info["overrides"] if override_key(o) not in OWN_KEYS]
+    merged = merge_overrides(stored, rest)
+    if info.get("searchpath") and not any(override_key(o) == "hydra.searchpath" for o in rest):
+        merged.append("hydra.searchpath=[" + ",".join(f"'{u}'" for u in info["searchpath"]) + "]")
+    return [*flags, *merged]
+
+
+def _evaluate(cfg: DictConfig) -> dict[str, float]:
+    from hydra.core.hydra_config import HydraConfig
+
     from posekit.engine.runner import evaluate
 
-    own, overrides = _parse(list(sys.argv[1:] if argv is None else argv))
-    output_dir = own.get("output_dir") or str(Path("outputs") / "eval" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    if OmegaConf.is_missing(cfg, "ckpt") or not cfg.ckpt:
+        fail(PROG, "ckpt=PATH is required")
+    task = [o for o in HydraConfig.get().overrides.task if override_key(o) not in OWN_KEYS]
+    info = hydra_run_info() or {}
+    output_dir = HydraConfig.get().runtime.output_dir
     metrics = guarded(
-        "posekit-eval",
+        PROG,
         evaluate,
-        own["ckpt"],
-        overrides,
+        str(cfg.ckpt),
+        task,
         output_dir=output_dir,
-        split=own.get("split", "val"),
-        use_ema=own.get("use_ema", "true").lower() not in ("0", "false", "no"),
-        batch_size=int(own["batch_size"]) if own.get("batch_size") else None,
-        accelerator=own.get("accelerator", "auto"),
+        split=str(cfg.split),
+        use_ema=bool(cfg.use_ema),
+        batch_size=int(cfg.batch_size) if cfg.batch_size else None,
+        accelerator=str(cfg.accelerator),
+        searchpath=info.get("searchpath", ()),
     )
     print(format_table(metrics))
-    print(f"posekit-eval: metrics written to {Path(output_dir) / 'metrics.json'}")
+    print(f"{PROG}: metrics written to {Path(output_dir) / 'metrics.json'}")
     return metrics
 
 
+@hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="eval")
+def _app(cfg: DictConfig) -> None:
+    _evaluate(cfg)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point (returns nothing: a console script exits with ``main()``'s return value)."""
-    run(argv)
+    """Console entry point (``argv`` default: ``sys.argv[1:]``; returns nothing: console scripts exit with it)."""
+    register_resolvers()
+    run_hydra_app(_app, PROG, with_stored_overrides(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
-"""``posekit-infer``: top-down pose estimation on an image, a folder of images or a video.
+"""``posekit-infer``: top-down pose estimation on an image, a folder of images or a video (a Hydra app).
 
 Usage::
 
     posekit-infer ckpt=PATH input=photo.jpg                          # the whole image is one person
+    posekit-infer ckpt=PATH photo.jpg                                # the same: a bare path is input=
     posekit-infer ckpt=PATH input=images/ bboxes=dets.json           # boxes from a COCO-style detection JSON
     posekit-infer ckpt=PATH input=clip.mp4 output_dir=out/ show_heatmaps=true
     posekit-infer model=tiny input=photo.jpg                         # a model config, random weights (plumbing)
-    posekit-infer model=hrnet_w32 weights=converted.pth input=photo.jpg
+    posekit-infer model=hrnet_w32 weights=converted.pth input=photo.jpg model.test_cfg.flip_test=false
+    posekit-infer --config-dir ~/my_configs model=my_net weights=w.pth photo.jpg --device cuda
 
-Options (key=value):
+Options (key=value, Hydra syntax; GNU style `--kpt-thr 0.5` / `--show-heatmaps` works too; conf/infer.yaml):
     ckpt=PATH            posekit checkpoint (.ckpt from posekit-train; config stored inside)
-    model=NAME|YAML      instead of ckpt: a model config (conf/model/<NAME>.yaml or a YAML file) ...
+    model=NAME|YAML      instead of ckpt: a model config (conf/model/<NAME>.yaml, model/<NAME>.yaml of your
+                         --config-dir, composed by Hydra) or a YAML model file (stored as pose2d=) ...
     weights=PATH         ... with these weights (posekit .ckpt or state_dict .pth); without: random init
     input=PATH           image, folder of images (searched recursively) or video file        [required]
     bboxes=PATH          COCO detection results [{image_id, bbox: [x,y,w,h], score, category_id}] or a COCO
@@ -18,7 +21,7 @@ Options (key=value):
                          name, or the 0-based frame index of a video). Default: the whole frame.
     bbox_thr=0.3         drop detections scoring below
     det_cat_id=1         keep detections of this category_id (1 = person); `all` keeps every box
-    output_dir=DIR       default outputs/infer/<date_time>
+    output_dir=DIR       default outputs/infer/runs/<date_time>
     kpt_thr=0.3          keypoints scoring below are not drawn (all are in the JSON)
     device=cpu           cpu | cuda | cuda:N
     batch_size=16        person crops per forward pass
@@ -39,18 +42,30 @@ Writes ``output_dir/vis/<image>`` + ``output_dir/predictions.json`` for images, 
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from posekit.cli._common import fail, guarded, parse_key_values
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from posekit.cli._common import (
+    HYDRA_FLAGS,
+    HYDRA_VALUE_FLAGS,
+    fail,
+    guarded,
+    quote_value,
+    register_resolvers,
+    run_hydra_app,
+)
 
 PROG = "posekit-infer"
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+# the types of the options of conf/infer.yaml that are checked here (Hydra reads `kpt_thr=high` as a string)
 OPTIONS: dict[str, Any] = {
     "ckpt": str,
-    "model": str,
     "weights": str,
+    "pose2d": str,
     "input": str,
     "bboxes": str,
     "bbox_thr": float,
@@ -69,38 +84,121 @@ OPTIONS: dict[str, Any] = {
     "use_ema": bool,
     "threads": int,
 }
+GROUPS = ("model", "paths", "hydra")
 
 
 def _fail(msg: str) -> None:
     fail(PROG, msg)
 
 
-def parse_args(argv: list[str]) -> dict[str, Any]:
-    """``key=value`` arguments -> typed options (exits with status 2 and a one-line message on bad input)."""
-    raw, _ = parse_key_values(argv, PROG, __doc__, OPTIONS, strip_dashes=True)
+def _own_keys() -> dict[str, Any]:
+    """The keys of conf/infer.yaml with their defaults."""
+    from posekit import conf_dir
+
+    node = OmegaConf.to_container(OmegaConf.load(conf_dir() / "infer.yaml"), resolve=False)
+    return {k: v for k, v in node.items() if k not in ("defaults", "hydra")}
+
+
+def translate_argv(argv: Sequence[str]) -> list[str]:
+    """posekit-infer's conveniences -> Hydra overrides (exits 2 with one line on an unknown option):
+
+    a bare path -> ``input=PATH``; ``--det-model X`` / ``--det-model=X`` -> ``det_model=X``; a boolean flag alone
+    (``--show-heatmaps``) -> ``show_heatmaps=true``; ``model=FILE.yaml`` (not a model config name) ->
+    ``pose2d=FILE.yaml``. Hydra's own flags (``-m``, ``--cfg``, ``--help``, ``--config-dir`` ...) stay as they are.
+    """
+    from posekit.config import list_configs, override_key
+
+    own = _own_keys()
+    known = [*own, *GROUPS]
+    args = list(argv)
+    out: list[str] = []
+    config_dirs: list[str] = []
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and name in HYDRA_FLAGS:
+            out.append(arg)
+            if name in HYDRA_VALUE_FLAGS and "=" not in arg and i + 1 < len(args):
+                i += 1
+                out.append(args[i])
+                if name in ("-cd", "--config-dir"):
+                    config_dirs.append(args[i])
+            elif name in ("-cd", "--config-dir") and "=" in arg:
+                config_dirs.append(arg.split("=", 1)[1])
+            i += 1
+            continue
+        if arg.startswith("--"):
+            key = name[2:].replace("-", "_")
+            if key not in own and key != "model":
+                _fail(f"unknown option {name!r}; options: {', '.join(known)}")
+            if "=" in arg:
+                value = arg.split("=", 1)[1]
+            elif isinstance(own.get(key), bool) and (i + 1 >= len(args) or args[i + 1].lower() not in _BOOL):
+                value = "true"
+            elif i + 1 < len(args):
+                i += 1
+                value = args[i]
+            else:
+                _fail(f"option {name} needs a value")
+            arg = f"{key}={quote_value(value)}"
+        elif arg.startswith("-"):
+            _fail(f"unknown option {arg!r} (see {PROG} --help)")
+        elif "=" not in arg:
+            positional.append(arg)
+            i += 1
+            continue
+        key, value = arg.split("=", 1)
+        root = override_key(key).split(".", 1)[0]
+        if root not in known:
+            _fail(f"unknown option {root!r}; options: {', '.join(known)}")
+        if key == "model" and "," not in value and value not in list_configs("model", config_dirs):
+            arg = f"pose2d={value}"  # a YAML file (or anything init_model takes), not a config of the group
+        out.append(arg)
+        i += 1
+    if len(positional) > 1:
+        _fail(f"one input path please, got {positional}; use input=PATH")
+    out.extend(f"input={quote_value(p)}" for p in positional)
+    return out
+
+
+def parse_args(cfg: DictConfig) -> dict[str, Any]:
+    """The composed configuration -> typed options (exits with status 2 and a one-line message on bad input)."""
     opts: dict[str, Any] = {}
-    for key, value in raw.items():
-        kind = OPTIONS[key]
-        if value in ("", "null", "None") and kind is not str:
+    for key, kind in OPTIONS.items():
+        value = cfg.get(key)
+        if value is None or (value == "" and kind is not str):
             opts[key] = None
             continue
+        text = str(value)
         try:
             if kind is bool:
-                if value.lower() not in _BOOL:
+                if text.lower() not in _BOOL:
                     raise ValueError
-                opts[key] = _BOOL[value.lower()]
+                opts[key] = _BOOL[text.lower()]
             elif kind == "cat":
-                opts[key] = None if value.lower() == "all" else int(value)
+                opts[key] = None if text.lower() == "all" else int(text)
+            elif kind is int and isinstance(value, float):
+                raise ValueError
             else:
-                opts[key] = kind(value)
+                opts[key] = kind(text)
         except ValueError:
             expected = {bool: "true/false", int: "an integer", float: "a number", "cat": "an integer or all"}[kind]
             _fail(f"{key}={value!r}: expected {expected}")
-    if not opts.get("ckpt") and not opts.get("model"):
+    if "model" in cfg and cfg.model is not None:
+        from hydra.core.hydra_config import HydraConfig
+
+        keys = [k for k in ("model", "codec", "num_keypoints") if k in cfg]
+        opts["model"] = OmegaConf.create(OmegaConf.to_container(OmegaConf.masked_copy(cfg, keys), resolve=False))
+        opts["model_name"] = HydraConfig.get().runtime.choices.get("model") if HydraConfig.initialized() else "model"
+    elif opts.get("pose2d"):
+        opts["model"] = opts["model_name"] = opts["pose2d"]
+    if not opts.get("ckpt") and opts.get("model") is None:
         _fail("ckpt=PATH (a posekit checkpoint) or model=NAME is required")
-    if opts.get("ckpt") and opts.get("model"):
+    if opts.get("ckpt") and opts.get("model") is not None:
         _fail("give either ckpt=PATH or model=NAME, not both")
-    if opts.get("weights") and not opts.get("model"):
+    if opts.get("weights") and opts.get("model") is None:
         _fail("weights=PATH goes with model=NAME (a ckpt=PATH holds its own weights)")
     if not opts.get("input"):
         _fail("input=PATH (an image, a folder of images or a video) is required")
@@ -137,7 +235,7 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
         metainfo=opts.get("metainfo"),
         use_ema=_get(opts, "use_ema", True),
     )
-    output_dir = opts.get("output_dir") or str(Path("outputs") / "infer" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    output_dir = opts["output_dir"]
     return run_inference(
         model,
         opts["input"],
@@ -153,14 +251,11 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
         thickness=opts.get("thickness"),
         save_vis=_get(opts, "save_vis", True),
         fps=opts.get("fps"),
-        model_source=str(source),
+        model_source=str(opts.get("ckpt") or opts.get("model_name")),
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point (returns ``None``: a console script exits with ``sys.exit(main())``)."""
-    opts = parse_args(list(sys.argv[1:] if argv is None else argv))
-    summary = guarded(PROG, run, opts)
+def _report(summary: dict[str, Any]) -> None:
     unit = "frames" if summary["kind"] == "video" else "images"
     print(
         f"{PROG}: {summary['num_frames']} {unit}, {summary['num_instances']} people in {summary['seconds']:.2f} s "
@@ -170,6 +265,21 @@ def main(argv: list[str] | None = None) -> None:
         where = summary["outputs"][0] if summary["kind"] == "video" else str(Path(summary["output_dir"]) / "vis")
         print(f"{PROG}: drawings in {where}")
     print(f"{PROG}: predictions in {summary['predictions']}")
+
+
+@hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="infer")
+def _app(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    opts = parse_args(cfg)
+    opts["output_dir"] = HydraConfig.get().runtime.output_dir  # = output_dir, resolved once
+    _report(guarded(PROG, run, opts))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (``argv`` default: ``sys.argv[1:]``; returns ``None``: console scripts exit with it)."""
+    register_resolvers()
+    run_hydra_app(_app, PROG, translate_argv(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Examples::
     posekit-train experiment=coco_hrnet paths.data_dir=/data
     posekit-train -m optim.lr=1e-3,3e-3 model.head.loss._target_=...   # a sweep
     posekit-train ckpt_path=last                    # resume the newest run of this task
+    posekit-train logger=none trainer.limit_train_batches=5 trainer.max_steps=10
+    posekit-train --config-dir my_configs model=my_net data=my_people   # your own configs (docs/configs.md)
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-import yaml
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import LearningRateMonitor, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from posekit.config import RUN_INFO_KEY, hydra_run_info, load_run_config
 from posekit.engine.checkpoint_io import AtomicCheckpointIO
 from posekit.engine.lit_module import PoseLitModule
 
@@ -73,11 +73,31 @@ def build_lit_module(cfg: DictConfig, datamodule=None) -> PoseLitModule:
     )
 
 
+class StoreRunInfo(pl.Callback):
+    """Writes how the run's configuration was composed (:func:`posekit.config.hydra_run_info`) into every
+    checkpoint as ``posekit_hydra``, so that evaluation re-composes it with its own overrides."""
+
+    def __init__(self, info: Mapping[str, Any]):
+        self.info = dict(info)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        checkpoint[RUN_INFO_KEY] = self.info
+
+
 def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
+    """``cfg.trainer`` with ``cfg.callbacks`` and ``cfg.logger`` instantiated; ``overrides`` are Trainer kwargs.
+
+    Without a logger (``logger=none``) the callbacks that need one (``LearningRateMonitor``) are left out.
+    """
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
     if not overrides.get("enable_progress_bar", cfg.trainer.get("enable_progress_bar", True)):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None and "_target_" in c]
+    if not loggers and overrides.get("logger") in (None, False):
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    info = hydra_run_info()
+    if info is not None:
+        callbacks.append(StoreRunInfo(info))
     kwargs: dict[str, Any] = {"callbacks": callbacks, "logger": loggers or False, "plugins": [AtomicCheckpointIO()]}
     kwargs.update(overrides)
     return instantiate(cfg.trainer, **kwargs)
@@ -154,79 +174,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-def load_checkpoint_config(ckpt: Mapping[str, Any], path: str) -> DictConfig:
-    if "posekit_cfg" not in ckpt:
-        raise PosekitError(
-            f"{path} has no stored posekit configuration (not written by posekit-train); "
-            "convert MMPose checkpoints with scripts/convert_mmpose_checkpoint.py first"
-        )
-    return OmegaConf.create(ckpt["posekit_cfg"])
-
-
-def _apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
-    """Apply ``group=name`` (a config file of that group) and ``a.b.c=value`` overrides to a stored config."""
-    from posekit import conf_dir
-
-    for item in overrides:
-        if "=" not in item:
-            raise PosekitError(f"override {item!r} is not key=value")
-        key, value = item.split("=", 1)
-        key = key.lstrip("+")
-        group_file = conf_dir() / key / f"{value}.yaml"
-        if "." not in key and group_file.exists():
-            node = OmegaConf.load(group_file)
-            defaults = node.pop("defaults", None) if isinstance(node, DictConfig) else None
-            if defaults:
-                for entry in defaults:
-                    if isinstance(entry, str) or not isinstance(entry, Mapping):
-                        continue
-                    for sub, name in entry.items():
-                        grp, _, pkg = str(sub).partition("@")
-                        if grp.startswith("/"):  # absolute group, e.g. the model's /codec@_global_.codec
-                            sub_node = OmegaConf.load(conf_dir() / grp.lstrip("/") / f"{name}.yaml")
-                            target = pkg.removeprefix("_global_.") if pkg else grp.lstrip("/")
-                            OmegaConf.update(cfg, target, sub_node, merge=False, force_add=True)
-                        else:
-                            node[pkg or grp] = OmegaConf.load(conf_dir() / key / grp / f"{name}.yaml")
-            cfg[key] = node
-            continue
-        if "." not in key and (conf_dir() / key).is_dir():
-            choices = sorted(p.stem for p in (conf_dir() / key).glob("*.yaml"))
-            raise PosekitError(f"{key}={value}: no such config; choose one of {choices}")
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            parsed = value
-        if OmegaConf.select(cfg, key.rsplit(".", 1)[0]) is None and "." in key:
-            raise PosekitError(f"override {key}: {key.rsplit('.', 1)[0]} does not exist in the stored configuration")
-        OmegaConf.update(cfg, key, parsed, merge=False, force_add=True)
-    return cfg
-
-
-def _eval_config(
-    ckpt: Mapping[str, Any], path: str, overrides: Sequence[str], output_dir: str | os.PathLike | None
+def load_checkpoint_config(
+    ckpt: Mapping[str, Any],
+    path: str,
+    overrides: Sequence[str] = (),
+    output_dir: str | os.PathLike | None = None,
+    searchpath: Sequence[str] = (),
 ) -> DictConfig:
-    """The checkpoint's configuration with ``overrides`` applied.
-
-    The unresolved copy (``posekit_cfg_raw``) is preferred so that ``paths.data_dir=...`` moves the data paths that
-    interpolate it; the resolved copy is the fallback (older checkpoints, or interpolations that no longer resolve).
-    """
-    out = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="posekit_eval_")
-    candidates = []
-    if ckpt.get("posekit_cfg_raw") is not None:
-        candidates.append(OmegaConf.create(ckpt["posekit_cfg_raw"]))
-    candidates.append(load_checkpoint_config(ckpt, path))
-    last_err: Exception | None = None
-    for cfg in candidates:
-        OmegaConf.update(cfg, "paths.output_dir", out, force_add=True)
-        cfg = _apply_overrides(cfg, overrides)
-        try:
-            OmegaConf.to_container(cfg, resolve=True)
-        except Exception as err:  # noqa: BLE001 - an interpolation of the raw copy no longer resolves
-            last_err = err
-            continue
-        return cfg
-    raise PosekitError(f"{path}: the stored configuration does not resolve with {list(overrides)}: {last_err}")
+    """The configuration of the run that wrote ``ckpt`` with ``overrides`` (:func:`posekit.config.load_run_config`:
+    re-composed from the stored Hydra override list; the stored copy for older checkpoints)."""
+    return load_run_config(ckpt, overrides, output_dir=output_dir, source=path, searchpath=searchpath)
 
 
 def evaluate(
@@ -237,16 +194,19 @@ def evaluate(
     use_ema: bool = True,
     batch_size: int | None = None,
     accelerator: str = "auto",
+    searchpath: Sequence[str] = (),
 ) -> dict[str, float]:
     """Evaluate a posekit checkpoint on the data of its stored configuration (optionally overridden).
 
+    ``searchpath``: more config folders (``file://`` URLs or paths) for ``group=name`` overrides.
     Writes ``metrics.json`` into ``output_dir`` when given and returns the metrics.
     """
     path = Path(ckpt_path)
     if not path.exists():
         raise PosekitError(f"ckpt={ckpt_path}: no such file")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = _eval_config(ckpt, str(path), overrides, output_dir)
+    out = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="posekit_eval_")
+    cfg = load_checkpoint_config(ckpt, str(path), overrides, out, searchpath)
     datamodule = build_datamodule(cfg)
     if batch_size:
         datamodule.val_batch_size = int(batch_size)

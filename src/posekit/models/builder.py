@@ -90,41 +90,20 @@ def _to_container(v: Any) -> Any:
 
 def list_models() -> list[str]:
     """Names of the packaged model configs (``conf/model/*.yaml``)."""
-    from posekit import conf_dir
+    from posekit.config import list_configs
 
-    return sorted(p.stem for p in (conf_dir() / "model").glob("*.yaml"))
+    return list_configs("model")
 
 
 def build_model(name: str = "tiny", num_keypoints: int = 17, overrides: Sequence[str] = ()):
     """Compose ``conf/model_only.yaml`` with ``model=<name>`` (plus Hydra ``overrides``) and build the model.
 
     Example: ``build_model("hrnet_w32", overrides=["model.test_cfg.flip_test=false"])``.
+    Composition is :func:`posekit.config.compose_model` (works inside a running Hydra app too).
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from posekit.config import compose_model
 
-    from posekit import conf_dir
-
-    available = list_models()
-    if name not in available:
-        raise ValueError(f"unknown model config {name!r}; available in {conf_dir() / 'model'}: {available}")
-    ovr = [f"model={name}", f"num_keypoints={int(num_keypoints)}", *overrides]
-    gh = GlobalHydra.instance()
-    if gh.is_initialized():
-        # called from inside a running Hydra app: compose in a fresh context, then restore it
-        saved = gh.hydra
-        gh.clear()
-        try:
-            with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
-                cfg = compose(config_name="model_only", overrides=ovr)
-        finally:
-            gh = GlobalHydra.instance()
-            gh.clear()
-            gh.initialize(saved)
-    else:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
-            cfg = compose(config_name="model_only", overrides=ovr)
-    return build_model_from_cfg(cfg)
+    return build_model_from_cfg(compose_model(name, num_keypoints=num_keypoints, overrides=overrides))
 
 
 def build_model_from_cfg(cfg: Any):

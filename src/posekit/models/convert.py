@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from posekit.config import NEUTRAL_OUTPUT_DIR, RUN_INFO_KEY, compose_run_config, match_experiment, run_config_overrides
 from posekit.models.utils.checkpoint import load_checkpoint_file, prepare_state_dict
 
 __all__ = [
@@ -53,9 +54,6 @@ logger = logging.getLogger(__name__)
 
 # how many keys of each kind an error message lists
 MAX_LISTED = 20
-# what paths.output_dir becomes in a stored configuration (`${hydra:runtime.output_dir}` only resolves in an app;
-# posekit-eval replaces it with its own output_dir)
-NEUTRAL_OUTPUT_DIR = "${paths.log_dir}/converted"
 
 # mmcv's EMAHook registers one top-level buffer per parameter: `ema_` + the parameter name with `.` -> `_`
 _LEGACY_EMA_RE = re.compile(r"^ema_[^.]+$")
@@ -274,90 +272,6 @@ def convert_mmpose_state_dict(
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def match_experiment(model: str, data: str) -> str | None:
-    """The packaged experiment (``conf/experiment/*.yaml``) that trains ``model`` on ``data``, if exactly one does
-    (``hrnet_w32`` + ``coco`` -> ``coco_hrnet``; ``hrnet_w32`` + ``mpii`` -> ``mpii_hrnet``, whose 256x256 codec
-    matters)."""
-    from omegaconf import OmegaConf
-
-    from posekit import conf_dir
-
-    found = []
-    for path in sorted((conf_dir() / "experiment").glob("*.yaml")):
-        node = OmegaConf.to_container(OmegaConf.load(path))
-        picks: dict[str, str] = {}
-        for entry in (node or {}).get("defaults", []) or []:
-            if isinstance(entry, Mapping):
-                for key, value in entry.items():
-                    picks[str(key).replace("override ", "").strip().lstrip("/")] = str(value)
-        if picks.get("model") == model and picks.get("data") == data:
-            found.append(path.stem)
-    return found[0] if len(found) == 1 else None
-
-
-def _compose(overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from posekit import conf_dir
-
-    gh = GlobalHydra.instance()
-    saved = gh.hydra if gh.is_initialized() else None
-    if saved is not None:
-        gh.clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
-            return compose(config_name="train", overrides=overrides)
-    finally:
-        if saved is not None:
-            gh = GlobalHydra.instance()
-            gh.clear()
-            gh.initialize(saved)
-
-
-def compose_run_config(
-    model: str,
-    data: str = "coco",
-    num_keypoints: int | None = None,
-    experiment: str | None = "auto",
-    data_dir: str | os.PathLike | None = None,
-    overrides: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The full run configuration a posekit checkpoint stores (``posekit_cfg``), as plain resolved containers.
-
-    Composes ``conf/train.yaml`` with ``model=<model>``, ``data=<data>``, the matching experiment
-    (``experiment='auto'``, see :func:`match_experiment`; a name; or ``None`` for none: the default synthetic
-    experiment is always replaced), ``paths.output_dir`` set to a neutral ``<log_dir>/converted``,
-    ``paths.data_dir=<data_dir>`` when given, and ``overrides``. ``num_keypoints`` (optional) must agree with the
-    data config's.
-    """
-    from omegaconf import OmegaConf
-
-    from posekit import conf_dir
-    from posekit.models.builder import list_models
-
-    models = list_models()
-    if model not in models:
-        raise ValueError(f"unknown model config {model!r}; available in {conf_dir() / 'model'}: {models}")
-    datas = sorted(p.stem for p in (conf_dir() / "data").glob("*.yaml"))
-    if data not in datas:
-        raise ValueError(f"unknown data config {data!r}; available in {conf_dir() / 'data'}: {datas}")
-    if experiment == "auto":
-        experiment = match_experiment(model, data)
-    ovr = [f"experiment={experiment}" if experiment else "~experiment", f"model={model}", f"data={data}"]
-    ovr.append(f"paths.output_dir={NEUTRAL_OUTPUT_DIR}")
-    if data_dir is not None:
-        ovr.append(f"paths.data_dir={Path(data_dir).expanduser().resolve()}")
-    ovr.extend(overrides)
-    cfg = _compose(ovr)
-    if num_keypoints is not None and int(num_keypoints) != int(cfg.num_keypoints):
-        raise ValueError(
-            f"num_keypoints={num_keypoints} disagrees with data={data} ({cfg.num_keypoints} keypoints); pick the data "
-            "config the checkpoint was trained on"
-        )
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # the whole conversion
 # ------------------------------------------------------------------------------------------------------------------
@@ -453,6 +367,10 @@ def convert_mmpose_checkpoint(
 
     checkpoint, source = _read_checkpoint(src_path_or_state_dict)
     cfg, model_name = _run_config(model_name_or_cfg, data, num_keypoints, experiment, data_dir, overrides)
+    run_info = None
+    if model_name == model_name_or_cfg:  # composed from packaged configs: posekit-eval re-composes it
+        ovr = run_config_overrides(model_name, data, experiment, data_dir, overrides)
+        run_info = {"config_name": "train", "overrides": ovr, "searchpath": []}
     model = build_model_from_cfg({"model": cfg["model"], **({"codec": cfg["codec"]} if "codec" in cfg else {})})
 
     report = ConversionReport()
@@ -469,6 +387,7 @@ def convert_mmpose_checkpoint(
     ckpt: dict[str, Any] = {
         "state_dict": OrderedDict(("model." + k, v.detach()) for k, v in model.state_dict().items()),
         "posekit_cfg": cfg,
+        **({RUN_INFO_KEY: run_info} if run_info is not None else {}),
         "pytorch-lightning_version": version("lightning"),
         "epoch": 0,
         "global_step": 0,

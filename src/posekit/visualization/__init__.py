@@ -1,6 +1,7 @@
 """Drawing skeletons, keypoints, boxes and heatmaps on BGR images (OpenCV), and :class:`PoseVisualizer`.
 
-Depends only on numpy/cv2 and the dataset metainfo, so every layer (the training callbacks included) may use it.
+:class:`PoseVisualization` (``posekit.visualization.callback``, loaded on first use: it imports Lightning) is the
+training callback that draws predictions on validation images (MMPose's ``PoseVisualizationHook``).
 """
 
 from .browse import render_original, render_transformed, target_heatmaps
@@ -17,6 +18,7 @@ from .draw import (
 from .visualizer import PoseVisualizer, stack_images
 
 __all__ = [
+    "PoseVisualization",
     "PoseVisualizer",
     "auto_radius_thickness",
     "draw_bboxes",
@@ -31,3 +33,11 @@ __all__ = [
     "stack_images",
     "target_heatmaps",
 ]
+
+
+def __getattr__(name: str):
+    if name == "PoseVisualization":
+        from .callback import PoseVisualization
+
+        return PoseVisualization
+    raise AttributeError(f"module 'posekit.visualization' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Pictures of what a data pipeline produces (``scripts/browse_dataset.py``): the crop with its keypoints and the
+"""Pictures of what a data pipeline produces (``posekit-browse``): the crop with its keypoints and the
 encoded targets drawn as heatmaps, to check a dataset's annotations and its augmentation."""
 
 from __future__ import annotations

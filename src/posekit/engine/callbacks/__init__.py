@@ -2,6 +2,7 @@
 
 from .ema import ExpMomentumEMA, exp_momentum
 from .pipeline_switch import PipelineSwitch
-from .visualization import PoseVisualization
 
-__all__ = ["ExpMomentumEMA", "PipelineSwitch", "PoseVisualization", "exp_momentum"]
+__all__ = ["ExpMomentumEMA", "PipelineSwitch", "exp_momentum"]
+# PoseVisualization (MMPose's PoseVisualizationHook) is posekit.visualization.PoseVisualization: it draws, and
+# visualization sits above engine (docs/CONTRACTS.md)

@@ -1,12 +1,12 @@
-#!/usr/bin/env python
 """Convert an MMPose top-down checkpoint (model-zoo ``.pth``) into a posekit checkpoint.
 
-    python scripts/convert_mmpose_checkpoint.py td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth \\
-        --model hrnet_w32 -o hrnet_w32_coco.ckpt
+    posekit-convert td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth \\
+        --model hrnet_w32 -o hrnet_w32_coco.ckpt            # or: posekit convert ...
     posekit-eval ckpt=hrnet_w32_coco.ckpt data=coco paths.data_dir=/data
 
 The output stores the weights under ``model.*`` and the full run configuration (``conf/train.yaml`` with
-``model=<--model>``, ``data=<--data>``), so ``posekit-eval`` and ``posekit.apis.init_model`` read it directly.
+``model=<--model>``, ``data=<--data>``) and its Hydra overrides, so ``posekit-eval`` re-composes it and
+``posekit.apis.init_model`` reads it directly.
 See docs/model_zoo.md.
 """
 
@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+PROG = "posekit-convert"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        prog=PROG,
         description="Convert an MMPose top-down checkpoint into a posekit checkpoint.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides=args.overrides,
         )
     except (CheckpointMismatchError, FileNotFoundError, ValueError, KeyError) as err:
-        print(f"convert_mmpose_checkpoint: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     info = ckpt["posekit_conversion"]
     cfg = ckpt["posekit_cfg"]

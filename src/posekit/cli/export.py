@@ -2,9 +2,9 @@
 
 Usage::
 
-    python scripts/export_onnx.py ckpt=outputs/train/runs/X/checkpoints/last.ckpt output=model.onnx
-    python scripts/export_onnx.py model=rtmpose_m weights=converted.pth output=rtmpose_m.onnx opset=17
-    python scripts/export_onnx.py model=tiny output=tiny.onnx          # random weights (plumbing)
+    posekit-export ckpt=outputs/train/runs/X/checkpoints/last.ckpt output=model.onnx
+    posekit-export model=rtmpose_m weights=converted.pth output=rtmpose_m.onnx opset=17
+    posekit-export model=tiny output=tiny.onnx          # random weights (plumbing)
 
 Options (key=value):
     ckpt=PATH | model=NAME|YAML [weights=PATH]    the model (as posekit-infer)
@@ -28,16 +28,17 @@ from typing import Any
 
 from posekit.cli._common import fail, parse_key_values
 
+PROG = "posekit-export"
 OWN = {"ckpt", "model", "weights", "output", "opset", "input_size", "static_batch", "check", "atol", "device"}
 _TRUE = ("1", "true", "yes", "on")
 
 
 def _fail(msg: str) -> None:
-    fail("export_onnx", msg)
+    fail(PROG, msg)
 
 
 def parse(argv: list[str]) -> dict[str, str]:
-    opts, _ = parse_key_values(argv, "export_onnx", __doc__, OWN, options_hint=", ".join(sorted(OWN)))
+    opts, _ = parse_key_values(argv, PROG, __doc__, OWN, options_hint=", ".join(sorted(OWN)))
     if bool(opts.get("ckpt")) == bool(opts.get("model")):
         _fail("give ckpt=PATH or model=NAME (one of them)")
     if not opts.get("output"):
@@ -66,19 +67,26 @@ def export(opts: dict[str, str]) -> dict[str, Any]:
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse ``argv`` (default ``sys.argv[1:]``), export, print the check; returns :func:`posekit.apis.export_onnx`'s
+    result."""
     from posekit.cli._common import guarded
 
     opts = parse(list(sys.argv[1:] if argv is None else argv))
-    result = guarded("export_onnx", export, opts)
+    result = guarded(PROG, export, opts)
     shapes = ", ".join(
         f"{n} (B, {', '.join(map(str, s))})" for n, s in zip(result["output_names"], result["output_shapes"])
     )
-    print(f"export_onnx: wrote {result['path']}")
-    print(f"export_onnx: input (B, 3, {result['input_shape'][2]}, {result['input_shape'][3]}) -> {shapes}")
+    print(f"{PROG}: wrote {result['path']}")
+    print(f"{PROG}: input (B, 3, {result['input_shape'][2]}, {result['input_shape'][3]}) -> {shapes}")
     for b, diff in result["max_abs_diff"].items():
-        print(f"export_onnx: onnxruntime vs PyTorch, batch {b}: max abs diff {diff:.3g}")
+        print(f"{PROG}: onnxruntime vs PyTorch, batch {b}: max abs diff {diff:.3g}")
     return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (returns nothing: console scripts exit with it)."""
+    run(argv)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ of them (``mode=transformed``, the default). MMPose's ``tools/misc/browse_datase
 
 Usage::
 
-    python scripts/browse_dataset.py data=synthetic num=8 output_dir=outputs/browse
-    python scripts/browse_dataset.py data=coco paths.data_dir=/data split=val model=rtmpose_m heatmaps=both
-    python scripts/browse_dataset.py ann_file=my/ann.json img_dir=my/images metainfo=my_meta.yaml num=16
+    posekit-browse data=synthetic num=8 output_dir=outputs/browse
+    posekit-browse data=coco paths.data_dir=/data split=val model=rtmpose_m heatmaps=both
+    posekit-browse ann_file=my/ann.json img_dir=my/images metainfo=my_meta.yaml num=16
 
 Options (key=value):
     data=NAME            a data config (conf/data/NAME.yaml); default: the training default (synthetic)
@@ -20,6 +20,7 @@ Options (key=value):
     heatmaps=overlay     overlay | grid | both | none (target heatmaps; SimCC targets are shown as x*y maps)
     output_dir=DIR       where to write the pictures                             [outputs/browse_<data>_<split>]
     ann_file=, img_dir=  browse a COCO-style annotation file directly (with metainfo=, default coco)
+    config_dir=DIR       your own config folder (model/, data/ ...), searched before the packaged conf/
 Any other key=value is a Hydra override of the composed training config (e.g. data.synthetic.num_train=16).
 """
 
@@ -31,7 +32,9 @@ from typing import Any
 
 from posekit.cli._common import fail, parse_key_values
 
+PROG = "posekit-browse"
 OWN = {
+    "config_dir",
     "data",
     "model",
     "split",
@@ -49,11 +52,11 @@ OWN = {
 
 
 def _fail(msg: str) -> None:
-    fail("browse_dataset", msg)
+    fail(PROG, msg)
 
 
 def parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    own, overrides = parse_key_values(argv, "browse_dataset", __doc__, OWN, allow_overrides=True)
+    own, overrides = parse_key_values(argv, PROG, __doc__, OWN, allow_overrides=True)
     if own.get("split", "train") not in ("train", "val", "test"):
         _fail(f"split={own['split']!r}: use train, val or test")
     if own.get("mode", "transformed") not in ("transformed", "original"):
@@ -67,15 +70,10 @@ def parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
 
 def compose_config(own: dict[str, str], overrides: list[str]):
     """The training config (conf/train.yaml) with ``data=``, ``model=`` and the user's overrides."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from posekit import conf_dir
+    from posekit.config import compose
 
     ovr = [f"{k}={own[k]}" for k in ("data", "model") if own.get(k)] + overrides
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose(config_name="train", overrides=ovr)
+    return compose("train", ovr, config_dir=own.get("config_dir") or None)
 
 
 def build_dataset(cfg, own: dict[str, str]):
@@ -162,15 +160,22 @@ def browse(argv: list[str]) -> dict[str, Any]:
     return {"output_dir": str(out_dir), "files": files, "skipped": skipped}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse ``argv`` (default ``sys.argv[1:]``), write the pictures, print where; returns :func:`browse`'s
+    summary."""
     from posekit.cli._common import guarded
 
-    summary = guarded("browse_dataset", browse, list(sys.argv[1:] if argv is None else argv))
+    summary = guarded(PROG, browse, list(sys.argv[1:] if argv is None else argv))
     print(
-        f"browse_dataset: wrote {len(summary['files'])} pictures to {summary['output_dir']}"
+        f"{PROG}: wrote {len(summary['files'])} pictures to {summary['output_dir']}"
         + (f" ({summary['skipped']} samples dropped by the pipeline)" if summary["skipped"] else "")
     )
     return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (returns nothing: console scripts exit with it)."""
+    run(argv)
 
 
 if __name__ == "__main__":

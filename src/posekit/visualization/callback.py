@@ -3,7 +3,7 @@
 
 Enable it from the command line::
 
-    posekit-train +callbacks.vis._target_=posekit.engine.callbacks.PoseVisualization +callbacks.vis.num_images=4
+    posekit-train +callbacks.vis._target_=posekit.visualization.PoseVisualization +callbacks.vis.num_images=4
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ class PoseVisualization(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, ds: Any, groups: list[list[int]]
     ) -> list[str]:
         from posekit.structures import collate_pose_samples
-        from posekit.visualization import PoseVisualizer
+        from posekit.visualization.visualizer import PoseVisualizer
 
         model = pl_module.model
         flat = [i for g in groups for i in g]

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python scripts/count_flops.py model=hrnet_w32
-    python scripts/count_flops.py model=res50 input_size=288x384
-    python scripts/count_flops.py --all                # a markdown table of every conf/model/*.yaml
+    posekit-flops model=hrnet_w32
+    posekit-flops model=res50 input_size=288x384
+    posekit-flops --all                # a markdown table of every conf/model/*.yaml
 
 Options: ``model=NAME`` (conf/model/NAME.yaml) or ``ckpt=PATH``, ``input_size=WxH`` (default: the codec's),
 ``num_keypoints=17``, ``--all``.
@@ -22,9 +22,11 @@ from typing import Any
 
 from posekit.cli._common import fail, parse_key_values
 
+PROG = "posekit-flops"
+
 
 def _fail(msg: str) -> None:
-    fail("count_flops", msg)
+    fail(PROG, msg)
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def parse(argv: list[str]) -> dict[str, Any]:
     opts: dict[str, Any] = {"all": any(arg in all_flags for arg in argv)}
     own, _ = parse_key_values(
         [arg for arg in argv if arg not in all_flags],
-        "count_flops",
+        PROG,
         __doc__,
         ("model", "ckpt", "input_size", "num_keypoints"),
         strip_dashes=True,
@@ -95,13 +97,19 @@ def run(opts: dict[str, Any]) -> list[dict[str, Any]]:
     return [complexity_of(opts.get("ckpt") or opts["model"], opts.get("input_size"), k)]
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+def count(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Parse ``argv`` (default ``sys.argv[1:]``), count, print; returns one result per model."""
     from posekit.cli._common import guarded
 
     opts = parse(list(sys.argv[1:] if argv is None else argv))
-    results = guarded("count_flops", run, opts)
+    results = guarded(PROG, run, opts)
     print(table(results) if opts["all"] else format_one(results[0]))
     return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (returns nothing: console scripts exit with it)."""
+    count(argv)
 
 
 if __name__ == "__main__":
