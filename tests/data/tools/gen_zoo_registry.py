@@ -48,11 +48,11 @@ def main() -> int:
                 if entries[e["stem"]]["weights"] != e["weights"]:
                     raise SystemExit(f"{rel}: {e['stem']} listed twice with different weights")
                 continue
-            if not (cfg_root / e["config"][len("configs/"):]).is_file():
+            if not (cfg_root / e["config"][len("configs/") :]).is_file():
                 # MMPose 1.3.2's resnet_debias_coco.yml names "ipr_res50_debias--8xb64..." (a typo): the shipped
                 # config is the weights file's name; keep the metafile's spelling in `config_in_metafile`
                 fixed = e["config"].rsplit("/", 1)[0] + "/" + e["name"].replace("--", "-") + ".py"
-                if not (cfg_root / fixed[len("configs/"):]).is_file():
+                if not (cfg_root / fixed[len("configs/") :]).is_file():
                     raise SystemExit(f"{rel}: config {e['config']} is not shipped and no repair found")
                 print(f"note: {rel}: config {e['config']} -> {fixed}", file=sys.stderr)
                 e.update(config_in_metafile=e["config"], config=fixed, stem=mf.config_stem(fixed))
@@ -62,19 +62,40 @@ def main() -> int:
                 e.pop("name")
             g = golden.get(e["stem"])
             if g is not None:
-                e.update(params=g["params"], input_size=g["input_size"], backbone=g["backbone"], neck=g["neck"],
-                         head=g["head"], codec=g["codec"], coco_topdown=True)
+                e.update(
+                    params=g["params"],
+                    input_size=g["input_size"],
+                    backbone=g["backbone"],
+                    neck=g["neck"],
+                    head=g["head"],
+                    codec=g["codec"],
+                    coco_topdown=True,
+                )
             entries[e["stem"]] = e
     for stem in sorted(set(golden) - set(entries)):
         # shipped configs without a model-zoo entry (e.g. td-hm-vis_res50_8xb64-210e_coco-aic-256x192-merge): no
         # published weights or AP, but buildable
         g = golden[stem]
         print(f"note: {stem} has no metafile entry (no published weights)", file=sys.stderr)
-        entries[stem] = {"stem": stem, "config": g["config"], "weights": None, "task": g["config"].split("/")[1],
-                         "algorithm": g["config"].split("/")[2], "collection": None, "architecture": [],
-                         "training_data": None, "results": [], "metafile": None, "params": g["params"],
-                         "input_size": g["input_size"], "backbone": g["backbone"], "neck": g["neck"],
-                         "head": g["head"], "codec": g["codec"], "coco_topdown": True}
+        entries[stem] = {
+            "stem": stem,
+            "config": g["config"],
+            "weights": None,
+            "task": g["config"].split("/")[1],
+            "algorithm": g["config"].split("/")[2],
+            "collection": None,
+            "architecture": [],
+            "training_data": None,
+            "results": [],
+            "metafile": None,
+            "params": g["params"],
+            "input_size": g["input_size"],
+            "backbone": g["backbone"],
+            "neck": g["neck"],
+            "head": g["head"],
+            "codec": g["codec"],
+            "coco_topdown": True,
+        }
     out = {"source": "MMPose 1.3.2 configs/**/*.yml (2D top-down)", "entries": [entries[k] for k in sorted(entries)]}
     OUT.write_text(json.dumps(out, separators=(",", ":"), sort_keys=True) + "\n")
     print(f"wrote {OUT} ({len(entries)} entries, {sum('params' in e for e in entries.values())} with MMPose params)")
