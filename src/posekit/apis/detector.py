@@ -98,7 +98,8 @@ class PersonDetector:
 
     def _to_tensor(self, img: np.ndarray) -> torch.Tensor:
         if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"PersonDetector.detect: expected (H, W, 3) BGR uint8 images, got {getattr(img, 'shape', img)}")
+            shape = getattr(img, "shape", type(img).__name__)
+            raise ValueError(f"PersonDetector.detect: expected (H, W, 3) BGR uint8 images, got {shape}")
         rgb = np.ascontiguousarray(img[..., ::-1])
         return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).float().div_(255.0)
 

@@ -93,6 +93,7 @@ def build_test_pipeline(model: nn.Module):
     model.test_pipeline = pipeline
     return pipeline
 
+
 def prepare_samples(
     model: nn.Module,
     img: np.ndarray,

@@ -12,6 +12,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from .weights import (
+    ALIASES,
+    checkpoint_file,
+    load_cached_conversion,
+    load_mmpose_weights,
+    pretrained_url,
+    resolve_model_name,
+)
+
 __all__ = ["init_model"]
 
 _CKPT_SUFFIXES = (".ckpt", ".pth", ".pt", ".bin")
@@ -116,25 +125,33 @@ def _resolved_subset(root: Any, path: Path) -> dict[str, Any]:
 
 def init_model(
     config_or_ckpt: str | os.PathLike,
-    device: str | torch.device = "cpu",
     checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    pretrained: bool = False,
     metainfo: str | Mapping[str, Any] | None = None,
     use_ema: bool = True,
 ) -> nn.Module:
-    """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``).
+    """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``), as
+    MMPose's ``init_model(config, checkpoint, device)``.
 
     Args:
         config_or_ckpt: one of
 
             * a posekit checkpoint (``.ckpt`` written by ``posekit-train``): the model config is stored inside
               (``posekit_cfg``) and the weights are loaded (the EMA weights when EMA was used);
-            * a packaged model config name (``'tiny'``, ``'hrnet_w32'`` ...; see
-              :func:`posekit.models.list_models`);
+            * an alias (``'human'`` = RTMPose-m trained on AIC+COCO, ``'rtmpose-t/s/m/l'``, ``'hrnet-w32'``,
+              ``'hrnet-w48'``, ``'vitpose-b'``, ``'res50'`` ...; :data:`posekit.apis.weights.ALIASES`), an MMPose
+              config stem (``'td-hm_hrnet-w32_8xb64-210e_coco-256x192'``) or a packaged model config name
+              (``'tiny'``, ``'hrnet_w32'`` ...; see :func:`posekit.models.list_models`);
             * a YAML file: a model config (``conf/model/*.yaml`` style) or a run's resolved config
               (``.hydra/config.yaml``).
+        checkpoint: weights for a config: a local file or an http(s) URL (downloaded once into
+            :func:`posekit.hub.weights_dir`, checked against the sha256 prefix in its name); a posekit ``.ckpt``,
+            a state_dict, or an MMPose checkpoint (converted on the fly; the conversion of a download is cached).
+            Without it (and without ``pretrained``) a config gives randomly initialised weights.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ...
-        checkpoint: weights for a config (a posekit ``.ckpt``, or a plain / MMPose-converted ``state_dict``);
-            without it a config gives randomly initialised weights.
+        pretrained: take the weights MMPose publishes for this alias / stem / packaged config (its URL in
+            :mod:`posekit.models.zoo`), when no ``checkpoint`` is given.
         metainfo: dataset metainfo (name, YAML path or dict); default: the checkpoint's ``data.metainfo``,
             else ``'coco'``.
         use_ema: with a posekit checkpoint trained with EMA, ``False`` loads the raw (non-averaged) weights.
@@ -154,7 +171,7 @@ def init_model(
             raise FileNotFoundError(f"init_model: checkpoint {spec!r} does not exist")
         if checkpoint is not None:
             raise ValueError(f"init_model: {spec!r} is already a checkpoint; do not pass checkpoint= as well")
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(ckpt, Mapping) or "posekit_cfg" not in ckpt:
             raise ValueError(
                 f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
@@ -179,27 +196,21 @@ def init_model(
             root = _model_node_from_yaml(path, meta_k)
             cfg = _resolved_subset(root, path)
             model = build_model_from_cfg({"model": cfg["model"]})
-        elif spec in list_models():
-            model = build_model(spec, num_keypoints=meta_k or 17)
-            cfg = {"model_name": spec, "num_keypoints": meta_k or 17}
         else:
-            raise ValueError(
-                f"init_model: {spec!r} is neither a checkpoint file ({', '.join(_CKPT_SUFFIXES)}), a YAML config nor "
-                f"a packaged model config ({', '.join(list_models())})"
-            )
+            name = spec if spec in list_models() else resolve_model_name(spec)  # packaged configs first
+            if name not in list_models() and not _is_zoo_stem(name):
+                raise ValueError(
+                    f"init_model: {spec!r} is neither a checkpoint file ({', '.join(_CKPT_SUFFIXES)}), a YAML config, "
+                    f"an alias ({', '.join(sorted(ALIASES))}), an MMPose config stem "
+                    "(posekit.models.zoo.list_configs()) "
+                    f"nor a packaged model config ({', '.join(list_models())})"
+                )
+            model = build_model(name, num_keypoints=meta_k or 17)
+            cfg = {"model_name": name, "num_keypoints": meta_k or 17}
+            if pretrained and checkpoint is None:
+                checkpoint = pretrained_url(spec)
         if checkpoint is not None:
-            from posekit.models.utils import get_state_dict, load_checkpoint_file
-
-            ck_path = Path(checkpoint).expanduser()
-            if not ck_path.is_file():
-                raise FileNotFoundError(f"init_model: checkpoint {os.fspath(checkpoint)!r} does not exist")
-            raw = load_checkpoint_file(ck_path)
-            if isinstance(raw, Mapping) and "posekit_cfg" in raw and metainfo is None:
-                stored_meta = (raw["posekit_cfg"].get("data") or {}).get("metainfo")
-                if stored_meta is not None:
-                    cfg.setdefault("data", {})["metainfo"] = stored_meta
-            state = raw.get("state_dict") if isinstance(raw, Mapping) and "posekit_cfg" in raw else None
-            _load_weights(model, state if state is not None else get_state_dict(raw, str(ck_path)), str(ck_path))
+            _load_checkpoint_into(model, checkpoint, cfg, metainfo)
 
     if metainfo is None:
         metainfo = (cfg.get("data") or {}).get("metainfo") or "coco"
@@ -215,6 +226,44 @@ def init_model(
     model.to(torch.device(device))
     model.eval()
     return model
+
+
+def _is_zoo_stem(name: str) -> bool:
+    from posekit.models.zoo import list_configs
+
+    return name in list_configs(coco_topdown=True)
+
+
+def _load_checkpoint_into(model: nn.Module, checkpoint: str | os.PathLike, cfg: dict, metainfo: Any) -> None:
+    """Load ``checkpoint`` (path or URL) into ``model``: a posekit checkpoint or ``model.``-prefixed state_dict as
+    is; anything else as an MMPose checkpoint, converted (a downloaded one's conversion is cached)."""
+    from posekit.models.utils import load_checkpoint_file
+
+    text = os.fspath(checkpoint)
+    ck_path = checkpoint_file(text)
+    downloaded = text.startswith(("http://", "https://"))
+    if downloaded and load_cached_conversion(model, ck_path):
+        return
+    raw = load_checkpoint_file(ck_path)
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"init_model: {ck_path} holds a {type(raw).__name__}, not a checkpoint dict / state_dict")
+    if "posekit_cfg" in raw:
+        if metainfo is None:
+            stored_meta = (raw["posekit_cfg"].get("data") or {}).get("metainfo")
+            if stored_meta is not None:
+                cfg.setdefault("data", {})["metainfo"] = stored_meta
+        _load_weights(model, raw["state_dict"], str(ck_path))
+        return
+    state = raw.get("state_dict", raw)
+    keys = [k for k in state if isinstance(k, str)] if isinstance(state, Mapping) else []
+    if keys and all(k.startswith("model.") for k in keys):
+        _load_weights(model, state, str(ck_path))
+        return
+    try:
+        load_mmpose_weights(model, raw, ck_path, cache=downloaded)
+    except (TypeError, ValueError) as err:
+        msg = " ".join(str(err).split())[:600]
+        raise ValueError(f"init_model: the weights in {ck_path} do not fit the model: {msg}") from None
 
 
 def _num_model_keypoints(model: nn.Module) -> int | None:

@@ -192,8 +192,9 @@ def _draw(visualizer, frame: dict) -> np.ndarray:
     return visualizer.draw_results(frame["img"], frame["instances"], heatmap=frame.get("heatmap"))
 
 
-def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, *, save_vis, show_progress, read_ahead,
-                kpt_thr, skip_bad) -> dict:
+def _run_images(
+    files, root, out_dir, inferencer, visualizer, dets, meta, *, save_vis, show_progress, read_ahead, kpt_thr, skip_bad
+) -> dict:
     rel_names = [str(p.relative_to(root)) if p.is_relative_to(root) else p.name for p in files]
     if dets is not None:
         matched = sum(dets.has(name, _image_id_from_name(name)) for name in rel_names)
@@ -263,8 +264,9 @@ def _run_images(files, root, out_dir, inferencer, visualizer, dets, meta, *, sav
     }
 
 
-def _run_video(path, out_dir, inferencer, visualizer, dets, meta, *, save_vis, show_progress, read_ahead, kpt_thr,
-               fps) -> dict:
+def _run_video(
+    path, out_dir, inferencer, visualizer, dets, meta, *, save_vis, show_progress, read_ahead, kpt_thr, fps
+) -> dict:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise ValueError(f"input={path}: OpenCV cannot open this video")

@@ -101,7 +101,7 @@ def verify_file(path: str | os.PathLike, prefix: str | None = None) -> None:
         path.unlink(missing_ok=True)
         note.unlink(missing_ok=True)
         raise WeightsHashError(
-            f"{path.name}: sha256 {digest[:len(prefix)]}... does not match the {prefix} in its name (a truncated or "
+            f"{path.name}: sha256 {digest[: len(prefix)]}... does not match the {prefix} in its name (a truncated or "
             f"altered download); the file was deleted from {path.parent}, run again to download it anew"
         )
     note.write_text(digest + "\n")
