@@ -86,7 +86,7 @@ def pretrained_url(name: str) -> str:
         ) from None
     if not info.weights:
         raise ValueError(f"pretrained=True: MMPose publishes no weights for {stem}; pass checkpoint=PATH|URL")
-    return info.weights
+    return info.weights.strip(" ()")  # one MMPose metafile writes its URL in parentheses (vipnas-mbv3)
 
 
 def has_pretrained_weights(name: str) -> bool:
