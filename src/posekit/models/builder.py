@@ -89,15 +89,30 @@ def _to_container(v: Any) -> Any:
 
 
 def list_models() -> list[str]:
-    """Names of the packaged model configs (``conf/model/*.yaml``)."""
+    """Names of the packaged model configs: posekit's short names (``conf/model/*.yaml``) followed by the MMPose
+    config stems (``conf/model/mmpose/<stem>.yaml``, the 142 MMPose 1.3.2 COCO top-down configs)."""
     from posekit import conf_dir
 
-    return sorted(p.stem for p in (conf_dir() / "model").glob("*.yaml"))
+    short = sorted(p.stem for p in (conf_dir() / "model").glob("*.yaml"))
+    return short + sorted(p.stem for p in (conf_dir() / "model" / "mmpose").glob("*.yaml"))
+
+
+def _model_option(name: str) -> str | None:
+    """The ``model=`` option of ``name``: a short name, ``mmpose/<stem>``, or an MMPose stem / config path."""
+    from posekit import conf_dir
+
+    model_dir = conf_dir() / "model"
+    if (model_dir / f"{name}.yaml").is_file():
+        return name
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".yaml")
+    return f"mmpose/{stem}" if (model_dir / "mmpose" / f"{stem}.yaml").is_file() else None
 
 
 def build_model(name: str = "tiny", num_keypoints: int = 17, overrides: Sequence[str] = ()):
     """Compose ``conf/model_only.yaml`` with ``model=<name>`` (plus Hydra ``overrides``) and build the model.
 
+    ``name`` is a short posekit name (``hrnet_w32``) or an MMPose config stem
+    (``td-hm_hrnet-w32_8xb64-210e_coco-256x192``, also ``mmpose/<stem>`` or the config's path).
     Example: ``build_model("hrnet_w32", overrides=["model.test_cfg.flip_test=false"])``.
     """
     from hydra import compose, initialize_config_dir
@@ -105,10 +120,16 @@ def build_model(name: str = "tiny", num_keypoints: int = 17, overrides: Sequence
 
     from posekit import conf_dir
 
-    available = list_models()
-    if name not in available:
-        raise ValueError(f"unknown model config {name!r}; available in {conf_dir() / 'model'}: {available}")
-    ovr = [f"model={name}", f"num_keypoints={int(num_keypoints)}", *overrides]
+    option = _model_option(name)
+    if option is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list_models(), n=3)
+        raise ValueError(
+            f"unknown model config {name!r}: not a file of {conf_dir() / 'model'} (short names) or of its mmpose/ "
+            f"folder (MMPose config stems); closest: {close}; all names: posekit.models.list_models()"
+        )
+    ovr = [f"model={option}", f"num_keypoints={int(num_keypoints)}", *overrides]
     gh = GlobalHydra.instance()
     if gh.is_initialized():
         # called from inside a running Hydra app: compose in a fresh context, then restore it
