@@ -137,7 +137,7 @@ def test_offline_error_names_url_file_and_folder(home):
     assert url in msg and "tiny-0123abcd_20230101.pth" in msg and str(home) in msg and "\n" not in msg
 
 
-def test_init_model_from_url_converts_once_and_caches(server, home, tiny_model):
+def test_init_model_from_url_converts_once_and_caches(server, home):
     body, state = _mmpose_checkpoint()
     url = _publish(server, body)
     model = init_model("tiny", checkpoint=url)
@@ -152,10 +152,11 @@ def test_init_model_from_url_converts_once_and_caches(server, home, tiny_model):
     # the same keypoints as the model with those weights loaded by hand
     from posekit.apis import inference_topdown
 
-    tiny_model.load_state_dict(state)
+    by_hand = init_model("tiny")
+    by_hand.load_state_dict(state)
     img = torch.randint(0, 255, (120, 90, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)).numpy()
     a = inference_topdown(again, img)[0]["keypoints"]
-    b = inference_topdown(tiny_model, img)[0]["keypoints"]
+    b = inference_topdown(by_hand, img)[0]["keypoints"]
     torch.testing.assert_close(torch.from_numpy(a), torch.from_numpy(b))
 
 
