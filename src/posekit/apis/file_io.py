@@ -77,10 +77,13 @@ class PredictionsWriter:
     JSON at every moment and holds every record up to the latest write.
 
     The file is ``{**header, list_key: [records...], **footer}``. Each record is serialised once; a write joins the
-    serialised records. Writes follow every :meth:`add` while they are cheap; once a write takes long (a large
-    run) the next one waits until ten times that time has passed, which bounds the overhead to about 10%.
+    serialised records. A write follows every :meth:`add` while the file is under :attr:`THROTTLE_BYTES` (4 MB,
+    some 2,000 people); beyond, the next write waits ten times as long as the last one took, which bounds the
+    overhead of rewriting to about 10% on large runs.
     :meth:`close` always writes. Non-finite numbers are refused (``allow_nan=False``: strict JSON).
     """
+
+    THROTTLE_BYTES = 4 << 20
 
     def __init__(self, path: str | os.PathLike, header: Mapping[str, Any], list_key: str) -> None:
         self.path = Path(path)
@@ -111,7 +114,7 @@ class PredictionsWriter:
             f.write(text)
         os.replace(tmp, self.path)
         spent = time.perf_counter() - start
-        self._next_write = time.perf_counter() + (10 * spent if spent > 0.01 else 0.0)
+        self._next_write = time.perf_counter() + (10 * spent if len(text) > self.THROTTLE_BYTES else 0.0)
 
     def close(self, **footer: Any) -> None:
         """Final write, with ``footer`` entries added after the records (``header`` may be updated first too)."""

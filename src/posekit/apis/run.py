@@ -214,7 +214,7 @@ def _run_images(
             except (OSError, ValueError) as err:
                 if not skip_bad:
                     raise ValueError(f"input: {err} (skip_bad=true skips such files)") from None
-                logger.warning("skipping %s: %s", path, err)
+                logger.warning("skipping %s", err)
                 skipped.append({"img_path": str(path), "error": str(err)})
                 continue
             image_id = _image_id_from_name(name)
