@@ -194,3 +194,28 @@ def test_aliases_and_packaged_configs_have_published_weights():
         assert url.startswith("https://download.openmmlab.com/") and url.endswith(".pth"), stem
         assert sha256_prefix_from_name(url) == info.sha256_prefix, stem
     assert missing == ["td-hm-vis_res50_8xb64-210e_coco-aic-256x192-merge"]
+
+
+def test_pretrained_backbone_from_torchvision_goes_through_the_same_cache(server, home, tmp_path, monkeypatch):
+    """``init_cfg: {type: Pretrained, checkpoint: torchvision://resnet18}``: torchvision's ImageNet layout loads
+    into MMPose's ResNet (``fc.*`` left out), downloaded once into torch's hub cache."""
+    import torchvision
+
+    from posekit.models.backbones import ResNet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18()
+    buf = io.BytesIO()
+    torch.save(tv.state_dict(), buf)
+    body = buf.getvalue()
+    path = f"/models/resnet18-{hashlib.sha256(body).hexdigest()[:8]}.pth"
+    server.files[path] = body
+    monkeypatch.setattr("posekit.models.utils.checkpoint._torchvision_url", lambda name: server.base + path)
+    for _ in range(2):
+        backbone = ResNet(depth=18, init_cfg={"type": "Pretrained", "checkpoint": "torchvision://resnet18"})
+        backbone.init_weights()
+        torch.testing.assert_close(
+            backbone.state_dict()["layer4.1.conv2.weight"], tv.state_dict()["layer4.1.conv2.weight"]
+        )
+    assert len(server.requests) == 1 and (tmp_path / "torch_home" / "hub" / "checkpoints" / path[8:]).is_file()
