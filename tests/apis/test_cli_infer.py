@@ -165,3 +165,15 @@ def test_console_script_help_and_exit_status():
         [sys.executable, "-m", "posekit.cli.infer", "-h"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and "posekit-infer" in proc.stdout and "bboxes=PATH" in proc.stdout
+
+
+def test_offline_first_use_is_one_line_naming_file_and_folder(tmp_path, testdata_dir, monkeypatch, capsys):
+    """``posekit-infer input=photo.jpg`` (model human, pretrained) without internet: exit 2, one line."""
+    monkeypatch.setenv("POSEKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSEKIT_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # nothing listens: the offline case
+    with pytest.raises(SystemExit) as exc:
+        infer.main([f"input={testdata_dir / 'coco' / '000000000785.jpg'}", f"output_dir={tmp_path / 'out'}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "WeightsDownloadError" in err, err
+    assert "rtmpose-m_simcc-aic-coco_pt-aic-coco_420e-256x192-63eb25f7_20230126.pth" in err and str(tmp_path) in err

@@ -38,12 +38,13 @@ _HASH_RE = re.compile(r"-([0-9a-f]{8,64})(?:_\d{6,8})?\.(?:pth|pt|ckpt|bin)$")
 _VERIFIED_SUFFIX = ".sha256"
 
 
-class WeightsDownloadError(RuntimeError):
-    """The weights could not be downloaded (offline, unknown host, HTTP error)."""
+class WeightsDownloadError(FileNotFoundError):
+    """The weights file is not in the cache and could not be downloaded (offline, unknown host, HTTP error); the
+    message says where to put it by hand. A ``FileNotFoundError``, so the CLIs report it as a user error."""
 
 
-class WeightsHashError(RuntimeError):
-    """A downloaded or cached file's sha256 does not start with the prefix in its name."""
+class WeightsHashError(ValueError):
+    """A downloaded or cached file's sha256 does not start with the prefix in its name (the file is deleted)."""
 
 
 def weights_dir() -> Path:

@@ -38,12 +38,11 @@ def det_weights(shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
+    import mmpose
     import torch
     from mmengine.config import Config
     from mmpose.apis import inference_topdown, init_model
     from mmpose.utils import register_all_modules
-
-    import mmpose
 
     register_all_modules()
     cfg = Config.fromfile(
