@@ -26,7 +26,7 @@ from .inference import (
     prepare_samples,
 )
 from .inferencer import PoseInferencer, TopdownInferencer
-from .model_loading import init_model
+from .model_loading import init_model, load_model_weights
 from .run import run_inference
 from .tracking import PoseTracker, bbox_iou, bboxes_from_keypoints
 from .weights import ALIASES, has_pretrained_weights, pretrained_url, resolve_model_name
@@ -54,6 +54,7 @@ __all__ = [
     "init_model",
     "load_detections",
     "load_image",
+    "load_model_weights",
     "merge_data_samples",
     "model_input_size",
     "parse_input_shape",

@@ -21,7 +21,7 @@ from .weights import (
     resolve_model_name,
 )
 
-__all__ = ["init_model"]
+__all__ = ["init_model", "load_model_weights"]
 
 _CKPT_SUFFIXES = (".ckpt", ".pth", ".pt", ".bin")
 
@@ -210,7 +210,9 @@ def init_model(
             if pretrained and checkpoint is None:
                 checkpoint = pretrained_url(spec)
         if checkpoint is not None:
-            _load_checkpoint_into(model, checkpoint, cfg, metainfo)
+            stored_meta = load_model_weights(model, checkpoint)
+            if stored_meta is not None and metainfo is None:
+                cfg.setdefault("data", {})["metainfo"] = stored_meta
 
     if metainfo is None:
         metainfo = (cfg.get("data") or {}).get("metainfo") or "coco"
@@ -234,36 +236,38 @@ def _is_zoo_stem(name: str) -> bool:
     return name in list_configs(coco_topdown=True)
 
 
-def _load_checkpoint_into(model: nn.Module, checkpoint: str | os.PathLike, cfg: dict, metainfo: Any) -> None:
-    """Load ``checkpoint`` (path or URL) into ``model``: a posekit checkpoint or ``model.``-prefixed state_dict as
-    is; anything else as an MMPose checkpoint, converted (a downloaded one's conversion is cached)."""
+def load_model_weights(model: nn.Module, checkpoint: str | os.PathLike) -> Any:
+    """Load ``checkpoint`` (a local path or an http(s) URL, downloaded once) into an already built ``model``:
+    a posekit checkpoint or a ``model.``-prefixed state_dict as is; anything else as an MMPose checkpoint,
+    converted (strictly: every entry must fit; the conversion of a download is cached next to it).
+
+    Returns the ``data.metainfo`` a posekit checkpoint stores (else None). For code that builds its model from a
+    composed config (the Hydra CLIs) and then wants the weights :func:`init_model` would load.
+    """
     from posekit.models.utils import load_checkpoint_file
 
     text = os.fspath(checkpoint)
     ck_path = checkpoint_file(text)
     downloaded = text.startswith(("http://", "https://"))
     if downloaded and load_cached_conversion(model, ck_path):
-        return
+        return None
     raw = load_checkpoint_file(ck_path)
     if not isinstance(raw, Mapping):
         raise ValueError(f"init_model: {ck_path} holds a {type(raw).__name__}, not a checkpoint dict / state_dict")
     if "posekit_cfg" in raw:
-        if metainfo is None:
-            stored_meta = (raw["posekit_cfg"].get("data") or {}).get("metainfo")
-            if stored_meta is not None:
-                cfg.setdefault("data", {})["metainfo"] = stored_meta
         _load_weights(model, raw["state_dict"], str(ck_path))
-        return
+        return (raw["posekit_cfg"].get("data") or {}).get("metainfo")
     state = raw.get("state_dict", raw)
     keys = [k for k in state if isinstance(k, str)] if isinstance(state, Mapping) else []
     if keys and all(k.startswith("model.") for k in keys):
         _load_weights(model, state, str(ck_path))
-        return
+        return None
     try:
         load_mmpose_weights(model, raw, ck_path, cache=downloaded)
     except (TypeError, ValueError) as err:
         msg = " ".join(str(err).split())[:600]
         raise ValueError(f"init_model: the weights in {ck_path} do not fit the model: {msg}") from None
+    return None
 
 
 def _num_model_keypoints(model: nn.Module) -> int | None:
