@@ -126,7 +126,7 @@ def test_folder_end_to_end_with_detector(tmp_path, tiny_model, testdata_dir, coc
     assert first["category_id"] == 1 and len(first["keypoints"]) == 17 * 3 and isinstance(first["image_id"], int)
 
 
-def test_cli_default_detector_without_network(tmp_path, testdata_dir, coco_images, monkeypatch, capsys):
+def test_cli_default_detector_without_network(tmp_path, testdata_dir, coco_images, monkeypatch, request):
     from posekit.cli import infer
 
     outputs, expected = _gt_outputs(coco_images)
@@ -136,6 +136,10 @@ def test_cli_default_detector_without_network(tmp_path, testdata_dir, coco_image
         built.append((name, weights))
         return BoxesBySize(outputs)
 
+    from posekit.apis.detector import _named_detector
+
+    _named_detector.cache_clear()  # detectors built by name are cached: none of the real ones, none kept after
+    request.addfinalizer(_named_detector.cache_clear)
     monkeypatch.setattr(PersonDetector, "_build", staticmethod(fake_build))
     name = "000000000785.jpg"
     infer.main(["model=tiny", f"input={testdata_dir / 'coco' / name}", f"output_dir={tmp_path}"])

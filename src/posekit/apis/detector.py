@@ -8,6 +8,7 @@ torch's hub cache (``<torch.hub.get_dir()>/checkpoints``) through :func:`posekit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -130,4 +131,13 @@ def build_detector(
         return None
     if hasattr(det_model, "detect"):
         return det_model  # type: ignore[return-value]
+    if isinstance(det_model, str):
+        return _named_detector(det_model, float(score_thr), str(torch.device(device)))
     return PersonDetector(det_model, score_thr=score_thr, device=device)
+
+
+@functools.lru_cache(maxsize=2)
+def _named_detector(name: str, score_thr: float, device: str) -> PersonDetector:
+    """Detectors built by name are kept (the last two), so ``inference_topdown(..., detector='name')`` in a loop
+    builds and loads the weights once."""
+    return PersonDetector(name, score_thr=score_thr, device=device)
