@@ -32,6 +32,15 @@ def _load_metafile_module():
     return mod
 
 
+def _codec_from_config(path: Path) -> dict:
+    """``codec`` type and input size of an MMPose config; a multi-level codec list gives its last (finest) level."""
+    from mmengine.config import Config
+
+    codec = Config.fromfile(path)["codec"]
+    last = codec[-1] if isinstance(codec, (list, tuple)) else codec
+    return {"codec": last["type"], "input_size": list(last["input_size"])}
+
+
 def main() -> int:
     import mmpose
 
@@ -71,6 +80,8 @@ def main() -> int:
                     codec=g["codec"],
                     coco_topdown=True,
                 )
+                if g["codec"] is None:  # the golden leaves multi-level codecs (MSPN/RSN) out: read the config
+                    e.update(_codec_from_config(cfg_root / e["config"][len("configs/") :]))
             entries[e["stem"]] = e
     for stem in sorted(set(golden) - set(entries)):
         # shipped configs without a model-zoo entry (e.g. td-hm-vis_res50_8xb64-210e_coco-aic-256x192-merge): no
