@@ -4,6 +4,12 @@ input size, parameters and FLOPs measured here, next to MMPose's published numbe
 
     python scripts/model_zoo_table.py             # markdown table on stdout
     python scripts/model_zoo_table.py --json out.json --models hrnet_w32 rtmpose_m
+    python scripts/model_zoo_table.py --mmpose --write docs/model_zoo.md   # the 142 MMPose configs, in place
+
+``--mmpose`` lists every MMPose 1.3.2 COCO top-down config (``conf/model/mmpose/<stem>.yaml``), built on the meta
+device (no memory, no weights): params and FLOPs at the config's own input size, next to MMPose's published COCO
+AP / AR (``posekit.models.zoo``, from MMPose's metafiles). ``--write FILE`` replaces the block between
+``<!-- mmpose-zoo:begin -->`` and ``<!-- mmpose-zoo:end -->`` of FILE.
 
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on one forward of the tensor-mode model
 (backbone + neck + head, no flip test, no decoding) for a ``1x3xHxW`` input: a multiply-add counts as 2 FLOPs, and
@@ -107,12 +113,104 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+MARK_BEGIN, MARK_END = "<!-- mmpose-zoo:begin -->", "<!-- mmpose-zoo:end -->"
+
+
+def measure_stem(stem: str) -> dict:
+    """Params and FLOPs of the MMPose config ``stem`` built on the meta device at its own input size; a stem whose
+    components posekit lacks gives ``params``/``flops`` ``None`` and the reason in ``error``."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from posekit.models import build_model
+    from posekit.models.zoo import get_model_info
+
+    info = get_model_info(stem)
+    w, h = info.input_size
+    row = {
+        "name": stem,
+        "input_size": [h, w],
+        "params": None,
+        "flops": None,
+        "error": None,
+        "mmpose_params": info.params,
+        "ap": info.coco_ap,
+        "ar": info.coco_ar,
+        "weights": info.weights,
+    }
+
+    def count(device: str) -> tuple[int, int]:
+        with torch.device(device):
+            model = build_model(stem).eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(torch.zeros(1, 3, h, w, device=device))
+        return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
+
+    try:
+        try:
+            row["params"], row["flops"] = count("meta")
+        except RuntimeError:  # an op without a meta kernel (e.g. in RTMCCHead): count on the CPU
+            row["params"], row["flops"] = count("cpu")
+    except Exception as err:  # noqa: BLE001 - a table row reports why a config does not build yet
+        row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
+    return row
+
+
+def mmpose_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| MMPose config | input (HxW) | params (M) | GFLOPs | GMACs | MMPose COCO AP | MMPose COCO AR |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["params"] is not None and r["params"] != r["mmpose_params"]:
+            raise SystemExit(f"{r['name']}: posekit builds {r['params']} params, MMPose {r['mmpose_params']}")
+        params = f"{r['mmpose_params'] / 1e6:.2f}"
+        flops = f"{r['flops'] / 1e9:.2f}" if r["flops"] is not None else "(not built)"
+        macs = f"{r['flops'] / 2e9:.2f}" if r["flops"] is not None else "—"
+        ap = f"{r['ap']:.3f}" if r["ap"] is not None else "—"
+        ar = f"{r['ar']:.3f}" if r["ar"] is not None else "—"
+        name = f"[{r['name']}]({r['weights']})" if r["weights"] else r["name"]
+        lines.append(
+            f"| {name} | {r['input_size'][0]}x{r['input_size'][1]} | {params} | {flops} | {macs} | {ap} | {ar} |"
+        )
+    return "\n".join(lines)
+
+
+def write_block(path: Path, block: str) -> None:
+    text = path.read_text()
+    if MARK_BEGIN not in text or MARK_END not in text:
+        raise SystemExit(f"{path}: no {MARK_BEGIN} ... {MARK_END} block to replace; add the two markers")
+    head, rest = text.split(MARK_BEGIN, 1)
+    _, tail = rest.split(MARK_END, 1)
+    path.write_text(f"{head}{MARK_BEGIN}\n{block}\n{MARK_END}{tail}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=None, help="model configs (default: all packaged ones)")
     parser.add_argument("--size", default="256x192", help="HxW input for the FLOPs column")
     parser.add_argument("--json", default=None, help="also write the measurements to this JSON file")
+    parser.add_argument("--mmpose", action="store_true", help="the 142 MMPose COCO top-down configs instead")
+    parser.add_argument("--write", default=None, help="with --mmpose: replace the marked block of this markdown file")
     args = parser.parse_args(argv)
+
+    if args.mmpose:
+        from posekit.models.zoo import list_configs
+
+        stems = args.models or list_configs(coco_topdown=True)
+        rows = [measure_stem(s) for s in stems]
+        for r in rows:
+            if r["error"]:
+                print(f"model_zoo_table: {r['name']} not built: {r['error']}", file=sys.stderr)
+        block = mmpose_markdown(rows)
+        if args.write:
+            write_block(Path(args.write), block)
+        else:
+            print(block)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
+        return 0
 
     from posekit.models import list_models
 

@@ -163,6 +163,15 @@ def compose(
             gh.initialize(saved)
 
 
+def model_option(name: str, config_dir: Any = None) -> str | None:
+    """The ``model=`` option of ``name``: a config of ``conf/model`` (or the user's ``model/``), ``mmpose/<stem>``
+    for an MMPose config stem (or its path / ``mmpose/<stem>``), else None."""
+    if name in list_configs("model", config_dir):
+        return name
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".yaml")
+    return f"mmpose/{stem}" if stem in list_configs("model/mmpose", config_dir) else None
+
+
 def compose_model(
     name: str,
     num_keypoints: int = 17,
@@ -173,9 +182,19 @@ def compose_model(
     instantiate a model from without data. ``name`` is a file of ``conf/model/`` (or of ``config_dir``'s
     ``model/``)."""
     available = list_configs("model", config_dir)
-    if name not in available:
-        where = ", ".join(str(d / "model") for d in search_dirs(config_dir))
-        raise ConfigError(f"unknown model config {name!r}; available in {where}: {available}")
+    if name not in available:  # an MMPose config stem (or its path): conf/model/mmpose/<stem>.yaml
+        stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".yaml")
+        if model_option(name, config_dir) is not None:
+            name = model_option(name, config_dir)
+        else:
+            import difflib
+
+            where = ", ".join(str(d / "model") for d in search_dirs(config_dir))
+            close = difflib.get_close_matches(stem, available + list_configs("model/mmpose", config_dir), n=3)
+            raise ConfigError(
+                f"unknown model config {name!r}: not a file of {where} (short names) or of its mmpose/ folder (MMPose "
+                f"config stems); closest: {close}; all names: posekit.models.list_models()"
+            )
     return compose("model_only", [f"model={name}", f"num_keypoints={int(num_keypoints)}", *overrides], config_dir)
 
 
@@ -354,15 +373,16 @@ def run_config_overrides(
     """The ``train.yaml`` overrides of a run of ``model`` on ``data`` (see :func:`compose_run_config`)."""
     from posekit import conf_dir
 
-    models = list_configs("model")
-    if model not in models:
+    option = model_option(model)  # a short name, or an MMPose config stem -> mmpose/<stem>
+    if option is None:
+        models = list_configs("model") + list_configs("model/mmpose")
         raise ConfigError(f"unknown model config {model!r}; available in {conf_dir() / 'model'}: {models}")
     datas = list_configs("data")
     if data not in datas:
         raise ConfigError(f"unknown data config {data!r}; available in {conf_dir() / 'data'}: {datas}")
     if experiment == "auto":
         experiment = match_experiment(model, data)
-    ovr = [f"experiment={experiment}" if experiment else "~experiment", f"model={model}", f"data={data}"]
+    ovr = [f"experiment={experiment}" if experiment else "~experiment", f"model={option}", f"data={data}"]
     ovr.append(f"paths.output_dir={NEUTRAL_OUTPUT_DIR}")
     if data_dir is not None:
         ovr.append(f"paths.data_dir={Path(data_dir).expanduser().resolve()}")

@@ -87,7 +87,7 @@ def test_video_round_trip(tmp_path):
         writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
     writer.release()
     out = tmp_path / "out"
-    infer.main(["model=tiny", f"input={src}", f"output_dir={out}", "batch_size=2"])
+    infer.main(["model=tiny", f"input={src}", f"output_dir={out}", "batch_size=2", "det_model=none"])
     cap = cv2.VideoCapture(str(out / "clip.mp4"))
     frames = []
     while True:
@@ -121,7 +121,7 @@ def test_video_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["input=x.jpg"], "ckpt=PATH (a posekit checkpoint) or model=NAME is required"),
+        (["input=x.jpg"], "x.jpg: no such file or folder"),
         (["model=tiny"], "input=PATH"),
         (["model=tiny", "input=a.jpg", "kpt_thr=high"], "kpt_thr='high': expected a number"),
         (["model=tiny", "input=a.jpg", "colour=red"], "unknown option 'colour'"),
@@ -198,9 +198,22 @@ def test_translate_argv_errors(args, message, capsys):
 def test_model_group_with_overrides_and_bare_path(tmp_path, testdata_dir, capsys):
     img = tmp_path / "photo.jpg"
     shutil.copy(testdata_dir / "coco" / "000000000785.jpg", img)
-    infer.main(["model=tiny", "model.test_cfg.flip_test=false", str(img), "--save-vis=false", "--kpt-thr", "0.1"])
+    infer.main(["model=tiny", "model.test_cfg.flip_test=false", str(img), "--save-vis=false", "--kpt-thr", "0.1",
+                "--det-model", "none"])
     out = capsys.readouterr().out
     assert "1 images, 1 people" in out
     pred = next(tmp_path.glob("outputs/infer/runs/*/predictions.json"))
     assert _read_json(pred)["images"][0]["img_path"].endswith("photo.jpg")
     assert not list(tmp_path.glob("outputs/infer/runs/*/vis/*.jpg"))  # --save-vis=false
+
+
+def test_offline_first_use_is_one_line_naming_file_and_folder(tmp_path, testdata_dir, monkeypatch, capsys):
+    """``posekit-infer input=photo.jpg`` (model human, pretrained) without internet: exit 2, one line."""
+    monkeypatch.setenv("POSEKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSEKIT_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # nothing listens: the offline case
+    with pytest.raises(SystemExit) as exc:
+        infer.main([f"input={testdata_dir / 'coco' / '000000000785.jpg'}", f"output_dir={tmp_path / 'out'}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "WeightsDownloadError" in err, err
+    assert "rtmpose-m_simcc-aic-coco_pt-aic-coco_420e-256x192-63eb25f7_20230126.pth" in err and str(tmp_path) in err

@@ -204,7 +204,7 @@ def test_prefetch_keeps_order_raises_in_place_and_stops_when_closed():
     import threading
     import time
 
-    from posekit.apis.inferencer import _prefetch
+    from posekit.apis.file_io import _prefetch
 
     assert list(_prefetch(iter(range(100)), depth=3)) == list(range(100))
 
@@ -240,7 +240,7 @@ def test_prefetch_keeps_order_raises_in_place_and_stops_when_closed():
 def test_prefetch_depth_zero_reads_in_line():
     import threading
 
-    from posekit.apis.inferencer import _prefetch
+    from posekit.apis.file_io import _prefetch
 
     before = {t.name for t in threading.enumerate()}
     gen = _prefetch(iter(range(5)), depth=0)

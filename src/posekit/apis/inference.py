@@ -1,11 +1,13 @@
-"""``init_model`` and ``inference_topdown``: MMPose's two inference calls, on posekit models.
+"""``inference_topdown``: MMPose's top-down inference call on posekit models (with a person detector when no
+boxes are given), the test pipeline, and MMPose-shaped results.
 
 Example::
 
     from posekit.apis import init_model, inference_topdown
 
-    model = init_model("outputs/train/runs/X/checkpoints/last.ckpt", device="cpu")
-    people = inference_topdown(model, "image.jpg", bboxes=[[50, 20, 210, 380]])   # xyxy boxes, or None
+    model = init_model("human", pretrained=True)        # RTMPose-m (AIC+COCO), downloaded once
+    people = inference_topdown(model, "image.jpg")      # boxes from the default person detector
+    people = inference_topdown(model, "image.jpg", bboxes=[[50, 20, 210, 380]])   # or your xyxy boxes
     people[0]["keypoints"]          # (K, 2) image pixels
     people[0]["keypoint_scores"]    # (K,)
 """
@@ -14,236 +16,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from posekit.structures import PoseDataSample, merge_data_samples  # noqa: F401  (re-exported: MMPose's apis names)
 
+from .detections import _as_boxes
+from .file_io import load_image
+
 __all__ = [
     "PoseDataSample",
     "build_test_pipeline",
     "inference_topdown",
-    "init_model",
-    "load_image",
     "merge_data_samples",
     "model_input_size",
     "predict_samples",
     "prepare_samples",
 ]
-
-_CKPT_SUFFIXES = (".ckpt", ".pth", ".pt", ".bin")
-
-
-# ---------------------------------------------------------------------------------------------------- model loading
-def _plain(cfg: Any) -> Any:
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(cfg, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return cfg
-
-
-def _strip_model_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``PoseLitModule`` keys (``model.backbone...``) -> estimator keys; others (``module.``) unchanged."""
-    keys = list(state)
-    if keys and all(k.startswith("model.") for k in keys):
-        return {k[len("model.") :]: v for k, v in state.items()}
-    if keys and all(k.startswith("module.") for k in keys):
-        return {k[len("module.") :]: v for k, v in state.items()}
-    return dict(state)
-
-
-def _load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
-    state = _strip_model_prefix(state)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()][:3]
-        raise ValueError(
-            f"{source}: the weights do not fit the model ({' '.join(lines)[:400]}); pass the model config these "
-            "weights were trained with"
-        ) from None
-
-
-def _model_node_from_yaml(path: Path, num_keypoints: int | None) -> Any:
-    """A YAML file -> the root config (``model`` + ``codec`` + ``num_keypoints``) to instantiate.
-
-    Accepts a run's resolved config (``.hydra/config.yaml``, a stored ``posekit_cfg``: has ``model``) or a model
-    group file like ``conf/model/tiny.yaml`` (``_target_`` at the top, ``defaults: [/codec@_global_.codec: ...]``).
-    """
-    from omegaconf import DictConfig, OmegaConf
-
-
-    node = OmegaConf.load(path)
-    if not isinstance(node, DictConfig):
-        raise ValueError(f"{path}: expected a mapping (a model config with _target_, or a run config with 'model')")
-    if "model" in node and "_target_" not in node:
-        root = OmegaConf.create({"model": node.model})
-        for key in ("codec", "num_keypoints", "data"):
-            if key in node:
-                root[key] = node[key]
-        if num_keypoints is not None:
-            root.num_keypoints = int(num_keypoints)
-        elif "num_keypoints" not in root:
-            root.num_keypoints = 17
-        return root
-    if "_target_" not in node:
-        raise ValueError(f"{path}: no `_target_` and no `model` key; not a posekit model config")
-    from posekit.config import compose_model_file
-
-    return compose_model_file(path, int(num_keypoints or 17))
-
-
-def _resolved_subset(root: Any, path: Path) -> dict[str, Any]:
-    """``model``, ``codec``, ``num_keypoints`` and (when they resolve) ``data.metainfo`` / ``data.{test,val}.pipeline``
-    of a YAML root config, as plain resolved values."""
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        cfg: dict[str, Any] = {"model": _plain(root.model), "num_keypoints": int(root.num_keypoints)}
-    except OmegaConfBaseException as err:
-        raise ValueError(f"{path}: the model config does not resolve: {' '.join(str(err).split())}") from None
-    if "codec" in root:
-        cfg["codec"] = _plain(root.codec)
-    if "data" in root:
-        data: dict[str, Any] = {}
-        for key, sel in (("metainfo", "metainfo"), ("test", "test.pipeline"), ("val", "val.pipeline")):
-            try:
-                from omegaconf import OmegaConf
-
-                value = OmegaConf.select(root.data, sel, throw_on_missing=False)
-                if value is not None:
-                    data[key] = _plain(value) if key == "metainfo" else {"pipeline": _plain(value)}
-            except OmegaConfBaseException:  # e.g. ${paths...} that only a running Hydra app resolves
-                continue
-        cfg["data"] = data
-    return cfg
-
-
-def init_model(
-    config_or_ckpt: str | os.PathLike,
-    device: str | torch.device = "cpu",
-    checkpoint: str | os.PathLike | None = None,
-    metainfo: str | Mapping[str, Any] | None = None,
-    use_ema: bool = True,
-) -> nn.Module:
-    """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``).
-
-    Args:
-        config_or_ckpt: one of
-
-            * a posekit checkpoint (``.ckpt`` written by ``posekit-train``): the model config is stored inside
-              (``posekit_cfg``) and the weights are loaded (the EMA weights when EMA was used);
-            * a packaged model config name (``'tiny'``, ``'hrnet_w32'`` ...; see
-              :func:`posekit.models.list_models`);
-            * a YAML file: a model config (``conf/model/*.yaml`` style) or a run's resolved config
-              (``.hydra/config.yaml``).
-        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ...
-        checkpoint: weights for a config (a posekit ``.ckpt``, or a plain / MMPose-converted ``state_dict``);
-            without it a config gives randomly initialised weights.
-        metainfo: dataset metainfo (name, YAML path or dict); default: the checkpoint's ``data.metainfo``,
-            else ``'coco'``.
-        use_ema: with a posekit checkpoint trained with EMA, ``False`` loads the raw (non-averaged) weights.
-
-    Returns:
-        The estimator, with ``model.cfg`` (the configuration it was built from, a plain dict) and
-        ``model.dataset_meta`` (the parsed metainfo) attached.
-    """
-    from posekit.datasets import load_metainfo
-    from posekit.models import build_model, build_model_from_cfg, list_models
-
-    composed = None if isinstance(config_or_ckpt, (str, os.PathLike)) else config_or_ckpt  # a composed root config
-    spec = "the given config" if composed is not None else os.fspath(config_or_ckpt)
-    path = Path(spec).expanduser()
-    cfg: dict[str, Any]
-    if composed is None and path.suffix.lower() in _CKPT_SUFFIXES:
-        if not path.is_file():
-            raise FileNotFoundError(f"init_model: checkpoint {spec!r} does not exist")
-        if checkpoint is not None:
-            raise ValueError(f"init_model: {spec!r} is already a checkpoint; do not pass checkpoint= as well")
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(ckpt, Mapping) or "posekit_cfg" not in ckpt:
-            raise ValueError(
-                f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
-                "model config instead: init_model('hrnet_w32', checkpoint='that.pth') (convert MMPose checkpoints "
-                "with posekit-convert)"
-            )
-        cfg = dict(ckpt["posekit_cfg"])
-        if "model" not in cfg:
-            raise ValueError(f"init_model: the posekit_cfg stored in {spec} has no 'model' entry")
-        model = build_model_from_cfg({"model": cfg["model"], **{k: cfg[k] for k in ("codec",) if k in cfg}})
-        state = ckpt.get("state_dict")
-        if not use_ema and "current_model_state" in ckpt:
-            state = ckpt["current_model_state"]
-        if not isinstance(state, Mapping):
-            raise ValueError(f"init_model: {spec} has no state_dict")
-        _load_weights(model, state, spec)
-    else:
-        meta_k = load_metainfo(metainfo)["num_keypoints"] if metainfo is not None else None
-        if composed is not None:  # e.g. posekit-infer's `model=NAME` (Hydra group) with `model.*` overrides
-            from omegaconf import OmegaConf
-
-            root = OmegaConf.create(composed)
-            if meta_k is not None:
-                root.num_keypoints = meta_k
-            cfg = _resolved_subset(root, path)
-            model = build_model_from_cfg({"model": cfg["model"]})
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            if not path.is_file():
-                raise FileNotFoundError(f"init_model: config file {spec!r} does not exist")
-            root = _model_node_from_yaml(path, meta_k)
-            cfg = _resolved_subset(root, path)
-            model = build_model_from_cfg({"model": cfg["model"]})
-        elif spec in list_models():
-            model = build_model(spec, num_keypoints=meta_k or 17)
-            cfg = {"model_name": spec, "num_keypoints": meta_k or 17}
-        else:
-            raise ValueError(
-                f"init_model: {spec!r} is neither a checkpoint file ({', '.join(_CKPT_SUFFIXES)}), a YAML config nor "
-                f"a packaged model config ({', '.join(list_models())})"
-            )
-        if checkpoint is not None:
-            from posekit.models.utils import get_state_dict, load_checkpoint_file
-
-            ck_path = Path(checkpoint).expanduser()
-            if not ck_path.is_file():
-                raise FileNotFoundError(f"init_model: checkpoint {os.fspath(checkpoint)!r} does not exist")
-            raw = load_checkpoint_file(ck_path)
-            if isinstance(raw, Mapping) and "posekit_cfg" in raw and metainfo is None:
-                stored_meta = (raw["posekit_cfg"].get("data") or {}).get("metainfo")
-                if stored_meta is not None:
-                    cfg.setdefault("data", {})["metainfo"] = stored_meta
-            state = raw.get("state_dict") if isinstance(raw, Mapping) and "posekit_cfg" in raw else None
-            _load_weights(model, state if state is not None else get_state_dict(raw, str(ck_path)), str(ck_path))
-
-    if metainfo is None:
-        metainfo = (cfg.get("data") or {}).get("metainfo") or "coco"
-    meta = load_metainfo(metainfo)
-    k_model = _num_model_keypoints(model)
-    if k_model is not None and k_model != meta["num_keypoints"]:
-        raise ValueError(
-            f"init_model: the model predicts {k_model} keypoints but metainfo {meta['dataset_name']!r} has "
-            f"{meta['num_keypoints']}; pass metainfo= for the model's dataset"
-        )
-    model.cfg = cfg
-    model.dataset_meta = meta
-    model.to(torch.device(device))
-    model.eval()
-    return model
-
-
-def _num_model_keypoints(model: nn.Module) -> int | None:
-    head = getattr(model, "head", None)
-    for attr in ("out_channels", "num_keypoints"):
-        value = getattr(head, attr, None)
-        if isinstance(value, int):
-            return value
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------- pipeline
@@ -301,41 +93,6 @@ def build_test_pipeline(model: nn.Module):
         )
     model.test_pipeline = pipeline
     return pipeline
-
-
-def load_image(img: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str | None]:
-    """A path (read with OpenCV, BGR) or an (H, W, 3) BGR array -> ``(image, path or None)``."""
-    if isinstance(img, np.ndarray):
-        if img.ndim == 2:
-            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        if img.ndim != 3 or img.shape[2] not in (3, 4):
-            raise ValueError(f"expected an (H, W, 3) BGR image, got an array of shape {img.shape}")
-        if img.shape[2] == 4:
-            img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-        return img, None
-    path = os.fspath(img)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"image file not found: {path}")
-    arr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if arr is None:
-        raise ValueError(f"{path} does not decode as an image (corrupt or unsupported format)")
-    return arr, path
-
-
-def _as_boxes(bboxes: Any, bbox_format: str, who: str) -> np.ndarray:
-    from posekit.structures import bbox_xywh2xyxy
-
-    if bbox_format not in ("xyxy", "xywh"):
-        raise ValueError(f"{who}: bbox_format must be 'xyxy' or 'xywh', got {bbox_format!r}")
-    arr = np.asarray(bboxes, dtype=np.float32)
-    if arr.size == 0:
-        return np.zeros((0, 4), np.float32)
-    if arr.ndim == 1:
-        arr = arr[None]
-    if arr.ndim != 2 or arr.shape[1] < 4:
-        raise ValueError(f"{who}: bboxes must be (N, 4) [{bbox_format}], got shape {arr.shape}")
-    arr = arr[:, :4]
-    return bbox_xywh2xyxy(arr) if bbox_format == "xywh" else arr.copy()
 
 
 def prepare_samples(
@@ -415,6 +172,13 @@ def predict_samples(model: nn.Module, samples: Sequence, output_heatmaps: bool =
     return out
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
 def _split_predictions(preds: Mapping[str, np.ndarray], with_heatmaps: bool) -> list[dict[str, Any]]:
     results = []
     for i in range(len(preds.get("keypoints", ()))):
@@ -433,7 +197,7 @@ def _split_predictions(preds: Mapping[str, np.ndarray], with_heatmaps: bool) -> 
     return results
 
 
-# ---------------------------------------------------------------------------------------------------- inference
+# ------------------------------------------------------------------------------------------ MMPose-like results
 def inference_topdown(
     model: nn.Module,
     img: str | os.PathLike | np.ndarray,
@@ -442,6 +206,7 @@ def inference_topdown(
     bbox_scores: Any = None,
     return_heatmaps: bool = False,
     return_datasamples: bool = False,
+    detector: Any = None,
 ) -> list:
     """Top-down pose estimation of the people in ``bboxes`` (MMPose's ``inference_topdown``).
 
@@ -450,13 +215,17 @@ def inference_topdown(
     Args:
         model: from :func:`init_model` (any :class:`~posekit.models.TopdownPoseEstimator` with a codec works).
         img: an image path or an (H, W, 3) BGR array.
-        bboxes: (N, 4) boxes; ``None`` or empty: the whole image is one box (as MMPose).
+        bboxes: (N, 4) boxes; ``None``: the ``detector``'s person boxes (none found: ``[]``); without a detector,
+            ``None`` or empty means the whole image is one box (as MMPose).
         bbox_format: ``'xyxy'`` (default) or ``'xywh'``.
         bbox_scores: (N,) detection scores copied into the results (default 1).
         return_heatmaps: also return each person's crop-space ``heatmaps`` (K, h, w) with ``input_center`` /
             ``input_scale`` (see :func:`posekit.visualization.revert_heatmap`), for heatmap heads.
         return_datasamples: return MMPose-shaped :class:`PoseDataSample` s (one per box, N=1; combine them with
             :func:`merge_data_samples`) instead of dicts.
+        detector: used when ``bboxes`` is None: a :class:`~posekit.apis.PersonDetector` (or anything with
+            ``detect(images) -> [(N, 5) xyxy + score]``), or a torchvision detector name
+            (``'fasterrcnn_mobilenet_v3_large_fpn'``, built with its COCO weights on the model's device).
 
     Returns:
         One dict per box: ``keypoints`` (K, 2) float32 in image pixels, ``keypoint_scores`` (K,), ``bbox`` (4,)
@@ -465,6 +234,14 @@ def inference_topdown(
     image, path = load_image(img)
     h, w = image.shape[:2]
     boxes = None if bboxes is None else _as_boxes(bboxes, bbox_format, "inference_topdown")
+    if boxes is None and detector is not None:
+        from .detector import build_detector
+
+        det = build_detector(detector, device=_model_device(model)) if isinstance(detector, str) else detector
+        found = det.detect([image])[0]
+        if len(found) == 0:
+            return []
+        boxes, bbox_scores = found[:, :4], found[:, 4]
     if boxes is None or len(boxes) == 0:
         boxes = np.array([[0, 0, w, h]], dtype=np.float32)
         bbox_scores = None

@@ -1,7 +1,7 @@
 """Convert an MMPose top-down checkpoint (model-zoo ``.pth``) into a posekit checkpoint.
 
     posekit-convert td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth \\
-        --model hrnet_w32 -o hrnet_w32_coco.ckpt            # or: posekit convert ...
+        -o hrnet_w32_coco.ckpt       # the config is found from the model-zoo file name; --model overrides it
     posekit-eval ckpt=hrnet_w32_coco.ckpt data=coco paths.data_dir=/data
 
 The output stores the weights under ``model.*`` and the full run configuration (``conf/train.yaml`` with
@@ -25,7 +25,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("src", help="the MMPose checkpoint (.pth)")
-    parser.add_argument("--model", required=True, help="posekit model config (conf/model/<name>.yaml), e.g. hrnet_w32")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="posekit model config (a short name such as hrnet_w32 or an MMPose config stem); default: found from "
+        "the MMPose model-zoo file name",
+    )
     parser.add_argument("--data", default="coco", help="data config stored with it (conf/data/<name>.yaml)")
     parser.add_argument("--num-keypoints", type=int, default=None, help="check: keypoints the data config must have")
     parser.add_argument("-o", "--out", required=True, help="the posekit checkpoint to write (.ckpt)")
@@ -72,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         f"model       : {info['model']} ({cfg['model']['backbone']['_target_'].rsplit('.', 1)[-1]} + "
         f"{cfg['model']['head']['_target_'].rsplit('.', 1)[-1]}), {info['params']:,} parameters"
     )
-    print(f"data        : {info['data']} ({cfg['num_keypoints']} keypoints, input {cfg['codec']['input_size']})")
+    codec = cfg["codec"][-1] if isinstance(cfg["codec"], list) else cfg["codec"]  # MSPN/RSN: one per level
+    print(f"data        : {info['data']} ({cfg['num_keypoints']} keypoints, input {codec['input_size']})")
     print(f"tensors     : {info['mapped']} of {info['tensors']} mapped from the checkpoint")
     if info["renamed"]:
         print(f"renamed     : {len(info['renamed'])} MMPose 0.x keys (e.g. {next(iter(info['renamed'].items()))})")

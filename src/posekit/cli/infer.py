@@ -2,24 +2,34 @@
 
 Usage::
 
-    posekit-infer ckpt=PATH input=photo.jpg                          # the whole image is one person
-    posekit-infer ckpt=PATH photo.jpg                                # the same: a bare path is input=
-    posekit-infer ckpt=PATH input=images/ bboxes=dets.json           # boxes from a COCO-style detection JSON
-    posekit-infer ckpt=PATH input=clip.mp4 output_dir=out/ show_heatmaps=true
-    posekit-infer model=tiny input=photo.jpg                         # a model config, random weights (plumbing)
+    posekit-infer photo.jpg                                          # RTMPose-m (`human`) + a person detector
+    posekit-infer clip.mp4 det_every=5                               # video: detect every 5th frame, track ids
+    posekit-infer images/ model=hrnet-w32 --device cuda              # an alias / MMPose stem, its published weights
+    posekit-infer ckpt=PATH input=images/ bboxes=dets.json           # your checkpoint, boxes from a detection JSON
+    posekit-infer model=tiny input=photo.jpg det_model=none          # a model config, random weights (plumbing)
     posekit-infer model=hrnet_w32 weights=converted.pth input=photo.jpg model.test_cfg.flip_test=false
     posekit-infer --config-dir ~/my_configs model=my_net weights=w.pth photo.jpg --device cuda
 
 Options (key=value, Hydra syntax; GNU style `--kpt-thr 0.5` / `--show-heatmaps` works too; conf/infer.yaml):
     ckpt=PATH            posekit checkpoint (.ckpt from posekit-train; config stored inside)
-    model=NAME|YAML      instead of ckpt: a model config (conf/model/<NAME>.yaml, model/<NAME>.yaml of your
-                         --config-dir, composed by Hydra) or a YAML model file (stored as pose2d=) ...
-    weights=PATH         ... with these weights (posekit .ckpt or state_dict .pth); without: random init
+    model=NAME|YAML      instead of ckpt (default human): an alias (human, rtmpose-t/s/m/l, hrnet-w32, hrnet-w48,
+                         vitpose-b, res50 ...), an MMPose config stem, a model config (conf/model/<NAME>.yaml or
+                         model/<NAME>.yaml of your --config-dir, composed by Hydra)
+                         or a YAML file ...
+    weights=PATH|URL     ... with these weights (posekit .ckpt, state_dict or MMPose .pth, local or http(s));
+                         without: the published weights of an alias / stem (downloaded once), else random init
+    pretrained=          true/false: take the published weights (default: true when the model has them)
     input=PATH           image, folder of images (searched recursively) or video file        [required]
+    det_model=NAME       person detector when no bboxes file is given: a torchvision COCO detector
+                         (default fasterrcnn_mobilenet_v3_large_fpn; see docs/inference.md) or none (the whole
+                         frame is one person)
+    det_thr=0.5          detector score threshold
+    det_every=1          video: run the detector every N frames; in between, boxes follow the previous poses
+    track=               add track ids kept across frames (default: true for a video)
     bboxes=PATH          COCO detection results [{image_id, bbox: [x,y,w,h], score, category_id}] or a COCO
                          annotation file; images matched by file name, then image_id (= the number in a COCO file
-                         name, or the 0-based frame index of a video). Default: the whole frame.
-    bbox_thr=0.3         drop detections scoring below
+                         name, or the 0-based frame index of a video). Replaces the detector.
+    bbox_thr=0.3         drop detections of the bboxes file scoring below
     det_cat_id=1         keep detections of this category_id (1 = person); `all` keeps every box
     output_dir=DIR       default outputs/infer/runs/<date_time>
     kpt_thr=0.3          keypoints scoring below are not drawn (all are in the JSON)
@@ -29,6 +39,7 @@ Options (key=value, Hydra syntax; GNU style `--kpt-thr 0.5` / `--show-heatmaps` 
     draw_bbox=true       draw the person boxes
     radius=, thickness=  keypoint radius / line width in pixels (default: scaled with the image)
     save_vis=true        write pictures / the video (false: predictions JSON only)
+    skip_bad=true        skip images that do not decode, with a warning (listed in predictions.json); false stops
     fps=                 frame rate of the output video (default: the input's)
     metainfo=NAME|YAML   dataset metainfo (default: the checkpoint's data.metainfo, else coco)
     use_ema=true         with an EMA-trained checkpoint, false uses the raw weights
@@ -66,7 +77,13 @@ OPTIONS: dict[str, Any] = {
     "ckpt": str,
     "weights": str,
     "pose2d": str,
+    "pretrained": bool,
     "input": str,
+    "det_model": str,
+    "det_thr": float,
+    "det_every": int,
+    "track": bool,
+    "skip_bad": bool,
     "bboxes": str,
     "bbox_thr": float,
     "det_cat_id": "cat",
@@ -195,7 +212,7 @@ def parse_args(cfg: DictConfig) -> dict[str, Any]:
     elif opts.get("pose2d"):
         opts["model"] = opts["model_name"] = opts["pose2d"]
     if not opts.get("ckpt") and opts.get("model") is None:
-        _fail("ckpt=PATH (a posekit checkpoint) or model=NAME is required")
+        opts["model"] = opts["model_name"] = "human"  # RTMPose-m (AIC+COCO), its published weights
     if opts.get("ckpt") and opts.get("model") is not None:
         _fail("give either ckpt=PATH or model=NAME, not both")
     if opts.get("weights") and opts.get("model") is None:
@@ -225,13 +242,22 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
     device = opts.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device}: CUDA is not available on this machine; use device=cpu")
+    from posekit.apis import DEFAULT_DETECTOR, has_pretrained_weights, pretrained_url
+
     source = opts.get("ckpt") or opts["model"]
     if opts.get("ckpt") and not Path(opts["ckpt"]).expanduser().is_file():
         raise FileNotFoundError(f"ckpt={opts['ckpt']}: no such checkpoint file")
+    weights = opts.get("weights")
+    name = None if opts.get("ckpt") else str(opts.get("model_name"))
+    has_published = name is not None and has_pretrained_weights(name)
+    if weights is None and _get(opts, "pretrained", has_published):
+        if not has_published:
+            raise ValueError(f"pretrained=true: MMPose publishes no weights for {name!r}; give weights=PATH|URL")
+        weights = pretrained_url(name)  # downloaded once into the weights cache
     model = init_model(
         source,
         device=device,
-        checkpoint=opts.get("weights"),
+        checkpoint=weights,
         metainfo=opts.get("metainfo"),
         use_ema=_get(opts, "use_ema", True),
     )
@@ -252,6 +278,11 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
         save_vis=_get(opts, "save_vis", True),
         fps=opts.get("fps"),
         model_source=str(opts.get("ckpt") or opts.get("model_name")),
+        detector=None if opts.get("bboxes") else _get(opts, "det_model", DEFAULT_DETECTOR),
+        det_thr=_get(opts, "det_thr", 0.5),
+        det_every=_get(opts, "det_every", 1),
+        track=opts.get("track"),
+        skip_bad=_get(opts, "skip_bad", True),
     )
 
 
@@ -264,7 +295,9 @@ def _report(summary: dict[str, Any]) -> None:
     if summary["outputs"]:
         where = summary["outputs"][0] if summary["kind"] == "video" else str(Path(summary["output_dir"]) / "vis")
         print(f"{PROG}: drawings in {where}")
-    print(f"{PROG}: predictions in {summary['predictions']}")
+    print(f"{PROG}: predictions in {summary['predictions']} (COCO results: {summary['coco_results']})")
+    if summary.get("num_skipped"):
+        print(f"{PROG}: skipped {summary['num_skipped']} files that do not decode (listed in the predictions)")
 
 
 @hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="infer")

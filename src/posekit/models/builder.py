@@ -89,15 +89,18 @@ def _to_container(v: Any) -> Any:
 
 
 def list_models() -> list[str]:
-    """Names of the packaged model configs (``conf/model/*.yaml``)."""
+    """Names of the packaged model configs: posekit's short names (``conf/model/*.yaml``) followed by the MMPose
+    config stems (``conf/model/mmpose/<stem>.yaml``, the 142 MMPose 1.3.2 COCO top-down configs)."""
     from posekit.config import list_configs
 
-    return list_configs("model")
+    return list_configs("model") + list_configs("model/mmpose")
 
 
 def build_model(name: str = "tiny", num_keypoints: int = 17, overrides: Sequence[str] = ()):
     """Compose ``conf/model_only.yaml`` with ``model=<name>`` (plus Hydra ``overrides``) and build the model.
 
+    ``name`` is a short posekit name (``hrnet_w32``) or an MMPose config stem
+    (``td-hm_hrnet-w32_8xb64-210e_coco-256x192``, also ``mmpose/<stem>`` or the config's path).
     Example: ``build_model("hrnet_w32", overrides=["model.test_cfg.flip_test=false"])``.
     Composition is :func:`posekit.config.compose_model` (works inside a running Hydra app too).
     """

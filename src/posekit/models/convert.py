@@ -41,6 +41,7 @@ from posekit.config import NEUTRAL_OUTPUT_DIR, RUN_INFO_KEY, compose_run_config,
 from posekit.models.utils.checkpoint import load_checkpoint_file, prepare_state_dict
 
 __all__ = [
+    "model_for_checkpoint",
     "CheckpointMismatchError",
     "ConversionReport",
     "compose_run_config",
@@ -326,9 +327,23 @@ def _run_config(
     return OmegaConf.to_container(node, resolve=True), name
 
 
+def model_for_checkpoint(src: str | os.PathLike) -> str:
+    """The posekit model config of an MMPose model-zoo checkpoint, from its file name alone (the registry
+    :mod:`posekit.models.zoo` maps the published ``Weights:`` file names, which are not always the config stems)."""
+    from posekit.models.zoo import find_stem_for_checkpoint
+
+    stem = find_stem_for_checkpoint(os.fspath(src))
+    if stem is None:
+        raise ValueError(
+            f"{os.fspath(src)}: the file name is not an MMPose 1.3.2 model-zoo checkpoint or config stem; "
+            "name the model config (--model <stem or short name>, see posekit.models.list_models())"
+        )
+    return stem
+
+
 def convert_mmpose_checkpoint(
     src_path_or_state_dict: str | os.PathLike | Mapping[str, Any],
-    model_name_or_cfg: Any,
+    model_name_or_cfg: Any = None,
     num_keypoints: int | None = None,
     out_path: str | os.PathLike | None = None,
     strict: bool = True,
@@ -343,8 +358,9 @@ def convert_mmpose_checkpoint(
     Args:
         src_path_or_state_dict: an MMPose ``.pth`` path, or what ``torch.load`` returned (``{'state_dict': ...}``,
             a bare state_dict).
-        model_name_or_cfg: a packaged model config name (``hrnet_w32``, ``rtmpose_m``, ... see
-            :func:`posekit.models.list_models`), a run-config YAML path or mapping with a ``model`` node.
+        model_name_or_cfg: a packaged model config name (``hrnet_w32``, ``rtmpose_m``, an MMPose config stem ...
+            see :func:`posekit.models.list_models`), a run-config YAML path or mapping with a ``model`` node;
+            ``None`` finds the MMPose config from the checkpoint's file name (:func:`model_for_checkpoint`).
         num_keypoints: optional check: the keypoint count the data config must have.
         out_path: where to write the checkpoint (atomically); ``None`` writes nothing.
         strict: raise :class:`CheckpointMismatchError` listing the missing / unexpected / mis-shaped entries;
@@ -365,6 +381,10 @@ def convert_mmpose_checkpoint(
     import posekit
     from posekit.models.builder import build_model_from_cfg
 
+    if model_name_or_cfg is None:
+        if isinstance(src_path_or_state_dict, Mapping):
+            raise ValueError("convert_mmpose_checkpoint: a state_dict has no file name; pass model_name_or_cfg")
+        model_name_or_cfg = model_for_checkpoint(src_path_or_state_dict)
     checkpoint, source = _read_checkpoint(src_path_or_state_dict)
     cfg, model_name = _run_config(model_name_or_cfg, data, num_keypoints, experiment, data_dir, overrides)
     run_info = None

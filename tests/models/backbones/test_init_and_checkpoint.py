@@ -9,6 +9,7 @@ import types
 import pytest
 import torch
 
+from posekit.hub import WeightsDownloadError
 from posekit.models.backbones import ResNet
 from posekit.models.utils import RemoteCheckpointError, load_checkpoint, load_state_dict
 
@@ -20,6 +21,8 @@ def _tiny(**kwargs) -> ResNet:
 @pytest.fixture
 def empty_hub(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("POSEKIT_HOME", str(tmp_path / "posekit_home"))
+    monkeypatch.setenv("POSEKIT_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # no network in tests: downloads fail here
     return tmp_path / "torch_home" / "hub" / "checkpoints"
 
 
@@ -90,13 +93,13 @@ def test_prefix_not_found(tmp_path):
 def test_url_raises_a_clear_error(empty_hub):
     url = "https://download.openmmlab.com/mmpose/pretrain_models/hrnet_w32-36af842e.pth"
     model = _tiny(init_cfg=dict(type="Pretrained", checkpoint=url))
-    with pytest.raises(RemoteCheckpointError) as err:
+    with pytest.raises(WeightsDownloadError) as err:  # downloads go through posekit.hub
         model.init_weights()
     message = str(err.value)
-    assert "never downloads" in message and url in message and "hrnet_w32-36af842e.pth" in message
-    with pytest.raises(RemoteCheckpointError, match="never downloads"):
+    assert "could not download" in message and "hrnet_w32-36af842e.pth" in message and "posekit_home" in message
+    with pytest.raises(WeightsDownloadError, match="resnet50-"):
         load_checkpoint(_tiny(), "torchvision://resnet50")
-    with pytest.raises(RemoteCheckpointError, match="download it yourself"):
+    with pytest.raises(RemoteCheckpointError, match="does not resolve"):
         load_checkpoint(_tiny(), "mmcls://mobilenet_v2")
     with pytest.raises(FileNotFoundError, match="not found"):
         load_checkpoint(_tiny(), "/nonexistent/file.pth")

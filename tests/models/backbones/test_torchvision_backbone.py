@@ -4,13 +4,14 @@ import pytest
 import torch
 import torchvision
 
+from posekit.hub import WeightsDownloadError
 from posekit.models.backbones import TorchvisionBackbone
-from posekit.models.utils import RemoteCheckpointError
 
 
 @pytest.fixture
 def empty_hub(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("POSEKIT_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # no network in tests: downloads fail here
     return tmp_path / "torch_home" / "hub" / "checkpoints"
 
 
@@ -52,7 +53,7 @@ def test_loads_a_local_torchvision_state_dict(tmp_path):
 
 
 def test_named_weights_never_download(empty_hub):
-    with pytest.raises(RemoteCheckpointError, match="never downloads"):
+    with pytest.raises(WeightsDownloadError, match="shufflenetv2_x0.5-"):  # downloaded through posekit.hub
         TorchvisionBackbone("shufflenet_v2_x0_5", weights="IMAGENET1K_V1")
     with pytest.raises(ValueError, match="weights name"):
         TorchvisionBackbone("shufflenet_v2_x0_5", weights="NOT_A_WEIGHT")

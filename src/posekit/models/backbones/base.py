@@ -24,8 +24,9 @@ class BaseBackbone(nn.Module):
             ``'Normal'``, ``'Constant'``, ``'Xavier'``, ``'TruncNormal'``, ``'Uniform'`` (see
             :func:`posekit.models.utils.init_from_cfg`) or ``'Pretrained'``:
             ``dict(type='Pretrained', checkpoint='/local/file.pth', prefix='backbone.')`` loads a local checkpoint
-            (keys under ``prefix``, prefix stripped) when :meth:`init_weights` is called. Remote addresses are
-            never downloaded (a clear error says what to download); missing / unexpected keys are logged.
+            (keys under ``prefix``, prefix stripped) when :meth:`init_weights` is called. URLs and
+            ``torchvision://<name>`` are downloaded once through :mod:`posekit.hub` (cached, sha256-checked);
+            missing / unexpected keys are logged.
 
     Construction already applies the non-pretrained part of the initialisation (so a freshly built backbone is
     ready to train); :meth:`init_weights` re-applies it and then loads the ``Pretrained`` checkpoint, in mmengine's

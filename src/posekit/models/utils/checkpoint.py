@@ -1,13 +1,14 @@
-"""Loading checkpoints into modules, MMPose/mmengine style, without ever downloading anything.
+"""Loading checkpoints into modules, MMPose/mmengine style; URLs are downloaded once through :mod:`posekit.hub`.
 
 * :func:`load_checkpoint` reads a local file (a bare state_dict, ``{'state_dict': ...}`` as MMPose/Lightning save,
   or ``{'model': ...}``), drops a ``module.`` prefix (DataParallel), optionally keeps only the keys under
   ``prefix`` (``'backbone.'``) with the prefix stripped, and loads them with :func:`load_state_dict`.
 * :func:`load_state_dict` is ``strict=False`` by default like mmengine: entries whose shape disagrees with the
   module are skipped (and reported) instead of raising; missing and unexpected keys are logged and returned.
-* Remote addresses (``https://...``, ``torchvision://resnet50``, ``open-mmlab://...``, ``mmcls://...``) are never
-  fetched. A file already in torch's hub cache (``$TORCH_HOME/hub/checkpoints``) is used; otherwise
-  :class:`RemoteCheckpointError` says which file to download and where to pass it.
+* Remote addresses: ``https://...`` and ``torchvision://resnet50`` (torchvision's ImageNet weights, whose ResNet
+  layout is MMPose's; ``fc.*`` is left out as unexpected) are used from torch's hub cache when there, else
+  downloaded once through :func:`posekit.hub.download_weights`; ``open-mmlab://...`` / ``mmcls://...`` raise
+  :class:`RemoteCheckpointError`.
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ def _torchvision_url(model_name: str) -> str | None:
 
 
 def resolve_checkpoint_path(checkpoint: str | os.PathLike) -> Path:
-    """Return the local file for ``checkpoint``; never downloads.
+    """Return the local file for ``checkpoint``.
 
     Local paths (``~`` expanded) must exist. For ``http(s)://`` and ``torchvision://`` addresses, a file of the same
-    name already in torch's hub cache is returned. Anything else raises :class:`RemoteCheckpointError` (remote) or
-    :class:`FileNotFoundError` (missing local file).
+    name already in torch's hub cache is returned, else it is downloaded once through
+    :func:`posekit.hub.download_weights` (``torchvision://`` into torch's hub cache, where torchvision looks too;
+    URLs into :func:`posekit.hub.weights_dir`). Other remote addresses (``open-mmlab://``, ``mmcls://``) raise
+    :class:`RemoteCheckpointError`; a missing local file :class:`FileNotFoundError`.
     """
     text = os.fspath(checkpoint)
     if not _REMOTE_RE.match(text):
@@ -100,18 +103,15 @@ def resolve_checkpoint_path(checkpoint: str | os.PathLike) -> Path:
         if cached.is_file():
             logger.info("using %s from the torch hub cache for %s", cached, text)
             return cached
-        hint = (
-            f"Download it yourself, e.g.\n    curl -L -o {Path(url.split('?')[0]).name} {url}\n"
-            f"and pass its local path (init_cfg=dict(type='Pretrained', checkpoint='/path/to/file.pth')), "
-            f"or place it at {cached}."
-        )
-    else:
-        hint = (
-            "This address refers to an mmengine/OpenMMLab model-zoo alias; look up the file it names in MMPose's "
-            "documentation, download it yourself and pass its local path "
-            "(init_cfg=dict(type='Pretrained', checkpoint='/path/to/file.pth'))."
-        )
-    raise RemoteCheckpointError(f"posekit never downloads weights, and checkpoint {text!r} is a remote address. {hint}")
+        from posekit.hub import download_weights  # downloaded once, sha256-checked, POSEKIT_WEIGHTS_MIRROR applies
+
+        torchvision = text.startswith(("torchvision://", "modelzoo://"))
+        return download_weights(url, folder=cached.parent if torchvision else None)
+    raise RemoteCheckpointError(
+        f"checkpoint {text!r} is an mmengine/OpenMMLab model-zoo alias that posekit does not resolve; look up the "
+        "file it names in MMPose's documentation and pass its URL or local path "
+        "(init_cfg=dict(type='Pretrained', checkpoint='https://... or /path/to/file.pth'))"
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
