@@ -6,7 +6,11 @@ from .hrnet import HRNet
 from .litehrnet import LiteHRNet
 from .mobilenet_v2 import MobileNetV2
 from .resnet import ResNet, ResNetV1d
+from .shufflenet_v1 import ShuffleNetV1
+from .shufflenet_v2 import ShuffleNetV2
 from .torchvision_backbone import TorchvisionBackbone
+from .vipnas_mbv3 import ViPNAS_MobileNetV3
+from .vipnas_resnet import ViPNAS_ResNet
 from .vit import VisionTransformer
 
 __all__ = [
@@ -17,6 +21,10 @@ __all__ = [
     "MobileNetV2",
     "ResNet",
     "ResNetV1d",
+    "ShuffleNetV1",
+    "ShuffleNetV2",
     "TorchvisionBackbone",
+    "ViPNAS_MobileNetV3",
+    "ViPNAS_ResNet",
     "VisionTransformer",
 ]
