@@ -5,6 +5,7 @@ from .cspnext import CSPNeXt
 from .hrnet import HRNet
 from .litehrnet import LiteHRNet
 from .mobilenet_v2 import MobileNetV2
+from .pvt import PyramidVisionTransformer, PyramidVisionTransformerV2
 from .resnet import ResNet, ResNetV1d
 from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
@@ -19,6 +20,8 @@ __all__ = [
     "HRNet",
     "LiteHRNet",
     "MobileNetV2",
+    "PyramidVisionTransformer",
+    "PyramidVisionTransformerV2",
     "ResNet",
     "ResNetV1d",
     "ShuffleNetV1",
