@@ -9,6 +9,7 @@ from .pvt import PyramidVisionTransformer, PyramidVisionTransformerV2
 from .resnet import ResNet, ResNetV1d
 from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
+from .swin import SwinTransformer
 from .torchvision_backbone import TorchvisionBackbone
 from .vipnas_mbv3 import ViPNAS_MobileNetV3
 from .vipnas_resnet import ViPNAS_ResNet
@@ -26,6 +27,7 @@ __all__ = [
     "ResNetV1d",
     "ShuffleNetV1",
     "ShuffleNetV2",
+    "SwinTransformer",
     "TorchvisionBackbone",
     "ViPNAS_MobileNetV3",
     "ViPNAS_ResNet",
