@@ -2,6 +2,7 @@
 
 from .base import BaseBackbone
 from .cspnext import CSPNeXt
+from .hrformer import HRFormer
 from .hrnet import HRNet
 from .litehrnet import LiteHRNet
 from .mobilenet_v2 import MobileNetV2
@@ -18,6 +19,7 @@ from .vit import VisionTransformer
 __all__ = [
     "BaseBackbone",
     "CSPNeXt",
+    "HRFormer",
     "HRNet",
     "LiteHRNet",
     "MobileNetV2",

@@ -35,7 +35,8 @@ __all__ = [
 
 class WindowMSA(nn.Module):
     """Window multi-head self-attention with a learned relative position bias
-    (``relative_position_bias_table ((2Wh-1)(2Ww-1), heads)`` indexed by the ``relative_position_index`` buffer).
+    (``relative_position_bias_table ((2Wh-1)(2Ww-1), heads)`` indexed by the ``relative_position_index`` buffer;
+    ``with_rpe=False`` drops both, as HRFormer allows).
 
     ``forward(x (B*nW, Wh*Ww, C), mask (nW, N, N) | None) -> (B*nW, Wh*Ww, C)``.
     """
@@ -49,17 +50,21 @@ class WindowMSA(nn.Module):
         qk_scale: float | None = None,
         attn_drop_rate: float = 0.0,
         proj_drop_rate: float = 0.0,
+        with_rpe: bool = True,
     ) -> None:
         super().__init__()
         self.embed_dims = embed_dims
         self.window_size = tuple(window_size)
         self.num_heads = num_heads
         self.scale = qk_scale or (embed_dims // num_heads) ** -0.5
-        wh, ww = self.window_size
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads))
-        # index[i, j] of the bias between window positions i and j (MMPose's construction, so the buffer matches)
-        coords = (torch.arange(0, (2 * ww - 1) * wh, 2 * ww - 1)[:, None] + torch.arange(ww)[None, :]).reshape(1, -1)
-        self.register_buffer("relative_position_index", (coords + coords.T).flip(1).contiguous())
+        self.with_rpe = with_rpe
+        if with_rpe:
+            wh, ww = self.window_size
+            self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads))
+            # index[i, j] of the bias between window positions i and j (MMPose's construction: the buffer matches)
+            coords = torch.arange(0, (2 * ww - 1) * wh, 2 * ww - 1)[:, None] + torch.arange(ww)[None, :]
+            coords = coords.reshape(1, -1)
+            self.register_buffer("relative_position_index", (coords + coords.T).flip(1).contiguous())
         self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
         self.attn_drop = nn.Dropout(attn_drop_rate)
         self.proj = nn.Linear(embed_dims, embed_dims)
@@ -67,16 +72,18 @@ class WindowMSA(nn.Module):
         self.softmax = nn.Softmax(dim=-1)
 
     def init_weights(self) -> None:
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        if self.with_rpe:
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         b, n, c = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
         attn = q @ k.transpose(-2, -1)
-        area = self.window_size[0] * self.window_size[1]
-        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(area, area, -1)
-        attn = attn + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        if self.with_rpe:
+            area = self.window_size[0] * self.window_size[1]
+            bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(area, area, -1)
+            attn = attn + bias.permute(2, 0, 1).contiguous().unsqueeze(0)
         if mask is not None:
             nw = mask.shape[0]
             attn = attn.view(b // nw, nw, self.num_heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
