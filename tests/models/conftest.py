@@ -27,7 +27,9 @@ class MMPoseRef:
     def __init__(self, name: str) -> None:
         path = _REFS / f"bb2_{name}.npz"
         if not path.exists():
-            pytest.fail(f"reference {path} missing: run /opt/mmref/bin/python tests/data/tools/gen_backbone_refs_bb2.py")
+            pytest.fail(
+                f"reference {path} missing: run /opt/mmref/bin/python tests/data/tools/gen_backbone_refs_bb2.py"
+            )
         with np.load(path) as data:
             self.arrays = {k: data[k] for k in data.files}
         self.meta = json.loads(str(self.arrays.pop("meta")))
@@ -35,7 +37,9 @@ class MMPoseRef:
     def state_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
         """MMPose's state dict (entries under ``prefix``, prefix stripped), in MMPose's order."""
         entries = [(k, tuple(s)) for k, s in self.meta["entries"]]
-        floats = _refweights().det_state_dict([e for e in entries if f"int::{e[0]}" not in self.arrays], self.meta["seed"])
+        floats = _refweights().det_state_dict(
+            [e for e in entries if f"int::{e[0]}" not in self.arrays], self.meta["seed"]
+        )
         out = {}
         for key, _ in entries:
             if key.startswith(prefix):

@@ -91,8 +91,9 @@ def backbone_refs() -> None:
     )
     from mmpretrain.models import VisionTransformer
 
-    backbone_ref("shufflenetv1", ShuffleNetV1, dict(groups=2, widen_factor=0.5, out_indices=[0, 1, 2]),
-                 (1, 3, 64, 48), 11)
+    backbone_ref(
+        "shufflenetv1", ShuffleNetV1, dict(groups=2, widen_factor=0.5, out_indices=[0, 1, 2]), (1, 3, 64, 48), 11
+    )
     backbone_ref("shufflenetv2", ShuffleNetV2, dict(widen_factor=0.5, out_indices=[0, 1, 2, 3]), (1, 3, 64, 48), 12)
     backbone_ref("vipnas_mbv3", ViPNAS_MobileNetV3, {}, (1, 3, 64, 48), 13)
     backbone_ref("vipnas_res50", ViPNAS_ResNet, dict(depth=50), (1, 3, 64, 48), 14)
@@ -109,8 +110,15 @@ def backbone_refs() -> None:
 
     def hrformer_extra(with_pad_mask: bool) -> dict:
         stage = lambda n, ch, heads: dict(  # noqa: E731
-            num_modules=1, num_branches=n, block="HRFORMERBLOCK", num_blocks=(1,) * n, num_channels=ch,
-            num_heads=heads, mlp_ratios=[2] * n, window_sizes=[3] * n)
+            num_modules=1,
+            num_branches=n,
+            block="HRFORMERBLOCK",
+            num_blocks=(1,) * n,
+            num_channels=ch,
+            num_heads=heads,
+            mlp_ratios=[2] * n,
+            window_sizes=[3] * n,
+        )
         return dict(
             drop_path_rate=0.1,
             with_rpe=True,
@@ -146,8 +154,13 @@ def vitpose_simple_ref() -> None:
 
     seed = 21
     neck_kw = dict(scale_factor=4.0, apply_relu=True)
-    head_kw = dict(in_channels=32, out_channels=17, deconv_out_channels=[], deconv_kernel_sizes=[],
-                   final_layer=dict(kernel_size=3, padding=1))
+    head_kw = dict(
+        in_channels=32,
+        out_channels=17,
+        deconv_out_channels=[],
+        deconv_kernel_sizes=[],
+        final_layer=dict(kernel_size=3, padding=1),
+    )
     model = torch.nn.ModuleDict(
         dict(backbone=VisionTransformer(**VIT_TINY), neck=FeatureMapProcessor(**neck_kw), head=HeatmapHead(**head_kw))
     )
@@ -171,9 +184,15 @@ def vis_head_refs() -> None:
     codec = dict(type="MSRAHeatmap", input_size=(32, 32), heatmap_size=(8, 8), sigma=2)
     for name, use_sigmoid, flip, seed in (("vis_head_sigmoid", True, True, 31), ("vis_head_logits", False, False, 32)):
         loss = dict(type="BCELoss", use_target_weight=True, use_sigmoid=use_sigmoid, loss_weight=1e-3)
-        pose_cfg = dict(type="HeatmapHead", in_channels=16, out_channels=k, deconv_out_channels=(16,),
-                        deconv_kernel_sizes=(4,), loss=dict(type="KeypointMSELoss", use_target_weight=True),
-                        decoder=codec)
+        pose_cfg = dict(
+            type="HeatmapHead",
+            in_channels=16,
+            out_channels=k,
+            deconv_out_channels=(16,),
+            deconv_kernel_sizes=(4,),
+            loss=dict(type="KeypointMSELoss", use_target_weight=True),
+            decoder=codec,
+        )
         head = VisPredictHead(pose_cfg=pose_cfg, loss=loss)
         head.eval()
         entries = load_det(head, seed)
@@ -200,14 +219,21 @@ def vis_head_refs() -> None:
             feats_in = [x, (torch.from_numpy(feats_flip),)] if flip else x
             preds, _ = head.predict(feats_in, samples, test_cfg)
         arrays = dict(
-            feats=feats, feats_flip=feats_flip, heatmaps=heatmaps, keypoint_weights=weights,
-            keypoints_visible_weights=vis_weights, out_heatmaps=hm.numpy(), out_vis=vis.numpy(),
-            keypoints=np.stack([p.keypoints for p in preds]), keypoint_scores=np.stack([p.keypoint_scores for p in preds]),
+            feats=feats,
+            feats_flip=feats_flip,
+            heatmaps=heatmaps,
+            keypoint_weights=weights,
+            keypoints_visible_weights=vis_weights,
+            out_heatmaps=hm.numpy(),
+            out_vis=vis.numpy(),
+            keypoints=np.stack([p.keypoints for p in preds]),
+            keypoint_scores=np.stack([p.keypoint_scores for p in preds]),
             keypoints_visible=np.stack([p.keypoints_visible for p in preds]),
             **{f"loss::{n}": np.asarray(float(v)) for n, v in losses.items()},
         )
-        meta = dict(pose_cfg=pose_cfg, loss=loss, seed=seed, entries=entries, flip_indices=flip_indices,
-                    test_cfg=test_cfg)
+        meta = dict(
+            pose_cfg=pose_cfg, loss=loss, seed=seed, entries=entries, flip_indices=flip_indices, test_cfg=test_cfg
+        )
         save(name, meta, arrays)
 
 

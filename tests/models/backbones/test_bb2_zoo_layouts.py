@@ -30,8 +30,17 @@ def build_part(cfg: dict | None):
 
 
 def test_every_bb2_config_is_covered(zoo_golden):
-    kinds = {"HRFormer", "PyramidVisionTransformer", "PyramidVisionTransformerV2", "SwinTransformer", "ShuffleNetV1",
-             "ShuffleNetV2", "ViPNAS_MobileNetV3", "ViPNAS_ResNet", "mmpretrain.VisionTransformer"}
+    kinds = {
+        "HRFormer",
+        "PyramidVisionTransformer",
+        "PyramidVisionTransformerV2",
+        "SwinTransformer",
+        "ShuffleNetV1",
+        "ShuffleNetV2",
+        "ViPNAS_MobileNetV3",
+        "ViPNAS_ResNet",
+        "mmpretrain.VisionTransformer",
+    }
     expected = {s for s, e in zoo_golden.items() if e["backbone"] in kinds or e["head"] == "VisPredictHead"}
     assert expected == set(CONFIGS)
 

@@ -346,8 +346,9 @@ class HRFormer(HRNet):
         self.with_rpe = extra.get("with_rpe", True)
         self.with_pad_mask = extra.get("with_pad_mask", False)
         norm_cfg = dict(type="BN", requires_grad=True) if norm_cfg is None else norm_cfg
-        super().__init__(extra, in_channels, conv_cfg, norm_cfg, norm_eval, with_cp, zero_init_residual,
-                         frozen_stages, init_cfg)
+        super().__init__(
+            extra, in_channels, conv_cfg, norm_cfg, norm_eval, with_cp, zero_init_residual, frozen_stages, init_cfg
+        )
 
     def _make_stage(
         self, layer_config: dict, in_channels: list[int], multiscale_output: bool = True

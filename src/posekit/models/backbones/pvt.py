@@ -260,8 +260,10 @@ class PyramidVisionTransformer(BaseBackbone):
         paddings, sr_ratios = list(to_builtin(paddings)), list(to_builtin(sr_ratios))
         mlp_ratios = list(to_builtin(mlp_ratios))
         if not num_stages == len(num_layers) == len(num_heads) == len(patch_sizes) == len(strides) == len(sr_ratios):
-            raise ValueError(f"{type(self).__name__}: num_layers, num_heads, patch_sizes, strides and sr_ratios "
-                             f"need num_stages ({num_stages}) entries")
+            raise ValueError(
+                f"{type(self).__name__}: num_layers, num_heads, patch_sizes, strides and sr_ratios "
+                f"need num_stages ({num_stages}) entries"
+            )
         out_indices = tuple(to_builtin(out_indices))
         if max(out_indices) >= num_stages:
             raise ValueError(f"{type(self).__name__}: out_indices {out_indices} must be < num_stages {num_stages}")
@@ -315,7 +317,7 @@ class PyramidVisionTransformer(BaseBackbone):
             self.layers.append(nn.ModuleList([patch_embed, blocks, norm]))
             cur += num_layer
         if convert_weights:  # original-repository checkpoints (``patch_embed1.proj`` ...) load as well
-            self._register_load_state_dict_pre_hook(_convert_hook)
+            self._register_load_state_dict_pre_hook(_convert_hook, with_module=True)
         self.reset_parameters()
 
     def _post_init(self, pretrained: bool) -> None:

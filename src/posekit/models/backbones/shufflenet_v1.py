@@ -64,8 +64,10 @@ class ShuffleUnit(nn.Module):
         self.with_cp = with_cp
         if combine == "add":
             if in_channels != out_channels:
-                raise ValueError(f"ShuffleUnit: combine='add' needs in_channels == out_channels, "
-                                 f"got {in_channels} and {out_channels}")
+                raise ValueError(
+                    f"ShuffleUnit: combine='add' needs in_channels == out_channels, "
+                    f"got {in_channels} and {out_channels}"
+                )
             self.depthwise_stride = 1
         elif combine == "concat":
             self.depthwise_stride = 2

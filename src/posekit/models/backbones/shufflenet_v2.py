@@ -138,8 +138,9 @@ class ShuffleNetV2(BaseBackbone):
         if frozen_stages not in range(-1, 4):
             raise ValueError(f"ShuffleNetV2: frozen_stages must be in range(-1, 4), got {frozen_stages}")
         if widen_factor not in self.widen_channels:
-            raise ValueError(f"ShuffleNetV2: widen_factor must be one of {sorted(self.widen_channels)}, "
-                             f"got {widen_factor}")
+            raise ValueError(
+                f"ShuffleNetV2: widen_factor must be one of {sorted(self.widen_channels)}, got {widen_factor}"
+            )
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.conv_cfg = to_builtin(conv_cfg)

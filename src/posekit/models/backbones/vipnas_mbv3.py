@@ -91,8 +91,10 @@ class InvertedResidual(nn.Module):
         if stride not in (1, 2):
             raise ValueError(f"InvertedResidual: stride must be 1 or 2, got {stride}")
         if not with_expand_conv and mid_channels != in_channels:
-            raise ValueError(f"InvertedResidual: without expand_conv mid_channels ({mid_channels}) must equal "
-                             f"in_channels ({in_channels})")
+            raise ValueError(
+                f"InvertedResidual: without expand_conv mid_channels ({mid_channels}) must equal "
+                f"in_channels ({in_channels})"
+            )
         self.with_res_shortcut = stride == 1 and in_channels == out_channels
         self.with_cp = with_cp
         self.with_se = se_cfg is not None
@@ -171,7 +173,9 @@ class ViPNAS_MobileNetV3(BaseBackbone):  # noqa: N801 - MMPose's class name
         self.wid, self.expan, self.dep = list(to_builtin(wid)), list(to_builtin(expan)), list(to_builtin(dep))
         self.ks, self.group, self.att = list(to_builtin(ks)), list(to_builtin(group)), list(to_builtin(att))
         self.stride, self.act = list(to_builtin(stride)), list(to_builtin(act))
-        lengths = {len(v) for v in (self.wid, self.expan, self.dep, self.ks, self.group, self.att, self.stride, self.act)}
+        lengths = {
+            len(v) for v in (self.wid, self.expan, self.dep, self.ks, self.group, self.att, self.stride, self.act)
+        }
         if len(lengths) != 1:
             raise ValueError("ViPNAS_MobileNetV3: wid, expan, dep, ks, group, att, stride and act need equal lengths")
         self.conv_cfg = to_builtin(conv_cfg)

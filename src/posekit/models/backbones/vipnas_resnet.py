@@ -47,8 +47,10 @@ class ContextBlock(nn.Module):
             raise ValueError(f"ContextBlock: pooling_type must be 'avg' or 'att', got {pooling_type!r}")
         fusion_types = tuple(fusion_types)
         if not fusion_types or not set(fusion_types) <= {"channel_add", "channel_mul"}:
-            raise ValueError(f"ContextBlock: fusion_types must be a non-empty subset of ('channel_add', "
-                             f"'channel_mul'), got {fusion_types!r}")
+            raise ValueError(
+                f"ContextBlock: fusion_types must be a non-empty subset of ('channel_add', "
+                f"'channel_mul'), got {fusion_types!r}"
+            )
         self.in_channels = in_channels
         self.ratio = ratio
         self.planes = int(in_channels * ratio)

@@ -52,10 +52,16 @@ class VisPredictHead(BaseHead):
         self.loss_module = self.build_loss(loss)
         self.pose_head = self.build_object_head(pose_cfg)
         self.pose_cfg = pose_cfg
-        self.use_sigmoid = bool(loss.get("use_sigmoid", False)) if isinstance(loss, dict) else bool(
-            getattr(self.loss_module, "use_sigmoid", False)
+        self.use_sigmoid = (
+            bool(loss.get("use_sigmoid", False))
+            if isinstance(loss, dict)
+            else bool(getattr(self.loss_module, "use_sigmoid", False))
         )
-        modules: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(self.in_channels, self.out_channels)]
+        modules: list[nn.Module] = [
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(self.in_channels, self.out_channels),
+        ]
         if self.use_sigmoid:
             modules.append(nn.Sigmoid())
         self.vis_head = nn.Sequential(*modules)
