@@ -320,6 +320,11 @@ class PyramidVisionTransformer(BaseBackbone):
             self._register_load_state_dict_pre_hook(_convert_hook, with_module=True)
         self.reset_parameters()
 
+    def prepare_state_dict(self, state_dict: dict, prefix: str = "") -> None:
+        """Convert original PVT names in place when ``convert_weights`` (idempotent; run by posekit's loader)."""
+        if self.convert_weights:
+            _convert_hook(self, state_dict, prefix)
+
     def _post_init(self, pretrained: bool) -> None:
         for m in self.modules():
             if isinstance(m, AbsolutePositionEmbedding):

@@ -467,7 +467,7 @@ class SwinTransformer(BaseBackbone):
         self.num_features = [int(embed_dims * 2**i) for i in range(num_layers)]
         for i in out_indices:
             self.add_module(f"norm{i}", build_norm_layer(norm_cfg, self.num_features[i])[1])
-        self._register_load_state_dict_pre_hook(self._adapt_checkpoint)
+        self._register_load_state_dict_pre_hook(self._prepare_hook)
         self.reset_parameters()
         self._freeze_stages()
 
@@ -480,9 +480,13 @@ class SwinTransformer(BaseBackbone):
         if self.use_abs_pos_embed:
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
 
-    def _adapt_checkpoint(self, state_dict: dict, prefix: str, *args) -> None:
-        """Loading: convert original Swin names (``convert_weights``) and resize relative position bias tables
-        made for another window size (bicubic), as MMPose's ``init_weights`` does."""
+    def _prepare_hook(self, state_dict: dict, prefix: str, *args) -> None:
+        self.prepare_state_dict(state_dict, prefix)
+
+    def prepare_state_dict(self, state_dict: dict, prefix: str = "") -> None:
+        """Make a checkpoint fit, in place (idempotent; also a ``load_state_dict`` pre-hook): convert original Swin
+        names (``convert_weights``) and resize relative position bias tables made for another window size
+        (bicubic), as MMPose's ``init_weights`` does."""
         if self.convert_weights and any(k.startswith(prefix + "layers.") for k in state_dict):
             own = {k[len(prefix) :]: state_dict.pop(k) for k in list(state_dict) if k.startswith(prefix)}
             for k, v in swin_converter(own).items():
