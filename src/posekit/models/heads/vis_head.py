@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..builder import build_object
 from ..utils.layers import to_builtin
 from .base_head import BaseHead, match_dtype
 from .tta import flip_visibility
@@ -50,13 +51,9 @@ class VisPredictHead(BaseHead):
         loss = to_builtin(loss)
         self.init_cfg = init_cfg
         self.loss_module = self.build_loss(loss)
-        self.pose_head = self.build_object_head(pose_cfg)
+        self.pose_head = build_object(pose_cfg, what="pose_cfg")
         self.pose_cfg = pose_cfg
-        self.use_sigmoid = (
-            bool(loss.get("use_sigmoid", False))
-            if isinstance(loss, dict)
-            else bool(getattr(self.loss_module, "use_sigmoid", False))
-        )
+        self.use_sigmoid = bool(getattr(self.loss_module, "use_sigmoid", False))
         modules: list[nn.Module] = [
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
@@ -66,12 +63,6 @@ class VisPredictHead(BaseHead):
             modules.append(nn.Sigmoid())
         self.vis_head = nn.Sequential(*modules)
         self.init_weights()
-
-    @staticmethod
-    def build_object_head(pose_cfg: dict) -> nn.Module:
-        from ..builder import build_object
-
-        return build_object(pose_cfg, what="pose_cfg")
 
     @property
     def decoder(self) -> Any:
