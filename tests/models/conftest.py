@@ -34,17 +34,28 @@ class MMPoseRef:
             self.arrays = {k: data[k] for k in data.files}
         self.meta = json.loads(str(self.arrays.pop("meta")))
 
-    def state_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        """MMPose's state dict (entries under ``prefix``, prefix stripped), in MMPose's order."""
+    def state_dict(self, prefix: str = "", own: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """MMPose's state dict (entries under ``prefix``, prefix stripped), in MMPose's order. Integer buffers a
+        reference does not store (``meta['int_entries']``) are taken from ``own`` (the model's own state dict)."""
+        unstored = set(self.meta.get("int_entries", []))
+        if unstored and own is None:
+            raise ValueError(f"{sorted(unstored)[:2]}...: pass own=model.state_dict() for the unstored int buffers")
         entries = [(k, tuple(s)) for k, s in self.meta["entries"]]
+        stored_ints = {e[0] for e in entries if f"int::{e[0]}" in self.arrays}
         floats = _refweights().det_state_dict(
-            [e for e in entries if f"int::{e[0]}" not in self.arrays], self.meta["seed"]
+            [e for e in entries if e[0] not in stored_ints and e[0] not in unstored], self.meta["seed"]
         )
         out = {}
         for key, _ in entries:
-            if key.startswith(prefix):
-                value = self.arrays[f"int::{key}"] if f"int::{key}" in self.arrays else floats[key]
-                out[key[len(prefix) :]] = torch.from_numpy(np.array(value))
+            if not key.startswith(prefix):
+                continue
+            if key in unstored:
+                value = own[key[len(prefix) :]]
+            elif key in stored_ints:
+                value = torch.from_numpy(np.array(self.arrays[f"int::{key}"]))
+            else:
+                value = torch.from_numpy(floats[key])
+            out[key[len(prefix) :]] = value
         return out
 
     def input(self) -> torch.Tensor:

@@ -237,7 +237,51 @@ def vis_head_refs() -> None:
         save(name, meta, arrays)
 
 
-def config_kwargs() -> None:
+FULL_SIZE = (
+    "td-hm_hrformer-small_8xb32-210e_coco-256x192",
+    "td-hm_pvt-s_8xb64-210e_coco-256x192",
+    "td-hm_pvtv2-b2_8xb64-210e_coco-256x192",
+    "td-hm_swin-t-p4-w7_8xb32-210e_coco-256x192",
+    "td-hm_shufflenetv1_8xb64-210e_coco-256x192",
+    "td-hm_shufflenetv2_8xb64-210e_coco-256x192",
+    "td-hm_ViTPose-small_8xb64-210e_coco-256x192",
+)
+
+
+def full_size_refs(configs: dict) -> None:
+    """The backbones of real configs at their real input size (256x192). The last output is stored subsampled
+    (every ``channel_step``-th channel) to stay small; integer buffers are not stored (``int_entries``: the
+    small references above check their values)."""
+    import mmpose.models.backbones as mmpose_backbones
+    from mmpretrain.models import VisionTransformer
+
+    for i, stem in enumerate(FULL_SIZE):
+        kwargs = {k: v for k, v in configs[stem]["backbone"].items() if k != "type"}
+        kind = configs[stem]["backbone"]["type"]
+        cls = VisionTransformer if kind == "mmpretrain.VisionTransformer" else getattr(mmpose_backbones, kind)
+        seed = 100 + i
+        torch.manual_seed(seed)
+        model = cls(**kwargs)
+        model.eval()
+        entries = load_det(model, seed)
+        with torch.no_grad():
+            out = model(det_input((1, 3, 256, 192), seed))[-1]
+        step = max(1, int(np.ceil(out.numel() * 4 / 30e3)))
+        meta = dict(
+            stem=stem,
+            cls=kind,
+            kwargs=kwargs,
+            seed=seed,
+            input_shape=[1, 3, 256, 192],
+            channel_step=step,
+            out_shape=list(out.shape),
+            entries=entries,
+            int_entries=sorted(k[len("int::") :] for k in int_buffers(model)),
+        )
+        save(f"full_{stem.split('_')[1]}", meta, {"out_0": out[:, ::step].contiguous().numpy()})
+
+
+def config_kwargs() -> dict:
     """backbone / neck / head kwargs (``init_cfg`` dropped) of every COCO top-down config using bb2's classes."""
     from mmengine.config import Config
 
@@ -257,12 +301,14 @@ def config_kwargs() -> None:
     path = OUT / "bb2_configs.json"
     path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"{path.relative_to(ROOT)}: {len(out)} configs")
+    return json.loads(path.read_text())
 
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    config_kwargs()
+    configs = config_kwargs()
     backbone_refs()
+    full_size_refs(configs)
     vitpose_simple_ref()
     vis_head_refs()
