@@ -266,7 +266,7 @@ def full_size_refs(configs: dict) -> None:
         entries = load_det(model, seed)
         with torch.no_grad():
             out = model(det_input((1, 3, 256, 192), seed))[-1]
-        step = max(1, int(np.ceil(out.numel() * 4 / 30e3)))
+        step = max(1, int(np.ceil(out.numel() * 4 / 12e3)))
         meta = dict(
             stem=stem,
             cls=kind,
@@ -299,7 +299,8 @@ def config_kwargs() -> dict:
             entry[part] = cfg
         out[stem] = entry
     path = OUT / "bb2_configs.json"
-    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    lines = [f"{json.dumps(stem)}: {json.dumps(entry, sort_keys=True)}" for stem, entry in sorted(out.items())]
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n")  # one config per line
     print(f"{path.relative_to(ROOT)}: {len(out)} configs")
     return json.loads(path.read_text())
 
