@@ -80,3 +80,37 @@ def test_missing_visibility_weights_default_to_ones(mmpose_ref):
 def test_pose_cfg_without_channels_is_rejected():
     with pytest.raises(ValueError, match="out_channels"):
         VisPredictHead(pose_cfg={"type": "HeatmapHead", "in_channels": 8})
+
+
+def test_estimator_flip_predict_returns_visibility():
+    """Through ``TopdownPoseEstimator.predict`` (flip test): image-space keypoints plus ``keypoints_visible``."""
+    from posekit.codecs import MSRAHeatmap
+    from posekit.models import TopdownPoseEstimator
+    from posekit.models.backbones import ShuffleNetV2
+
+    codec = MSRAHeatmap(input_size=(32, 64), heatmap_size=(8, 16), sigma=2)
+    head = VisPredictHead(
+        pose_cfg=dict(
+            type="HeatmapHead",
+            in_channels=1024,
+            out_channels=5,
+            deconv_out_channels=(8, 8),
+            deconv_kernel_sizes=(4, 4),
+            decoder=codec,
+        ),  # fmt: skip
+        loss=dict(type="BCELoss", use_target_weight=True, use_sigmoid=True, loss_weight=1e-3),
+    )
+    model = TopdownPoseEstimator(backbone=ShuffleNetV2(widen_factor=0.5), head=head, test_cfg=dict(flip_test=True))
+    model.eval()
+    batch = PoseBatch(
+        inputs=torch.zeros(2, 3, 64, 32, dtype=torch.uint8),
+        targets={},
+        centers=torch.tensor([[50.0, 60.0], [10.0, 20.0]]),
+        scales=torch.tensor([[40.0, 80.0], [20.0, 40.0]]),
+        metas=[{"flip_indices": [0, 2, 1, 4, 3], "input_size": (32, 64)} for _ in range(2)],
+    )
+    with torch.no_grad():
+        preds = model.predict(torch.randn(2, 3, 64, 32), batch)
+    assert preds["keypoints"].shape == (2, 1, 5, 2) and preds["keypoint_scores"].shape == (2, 1, 5)
+    vis = preds["keypoints_visible"]
+    assert vis.shape == (2, 1, 5) and bool(((vis > 0) & (vis < 1)).all())
