@@ -19,6 +19,7 @@ from .tta import (
     flip_visibility,
 )
 from .vipnas_head import ViPNASHead
+from .vis_head import VisPredictHead
 
 __all__ = [
     "BaseHead",
@@ -30,6 +31,7 @@ __all__ = [
     "RegressionHead",
     "SimCCHead",
     "ViPNASHead",
+    "VisPredictHead",
     "average_flip_heatmaps",
     "average_flip_vectors",
     "flip_coordinates",
