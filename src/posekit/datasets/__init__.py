@@ -7,7 +7,6 @@ from .coco_style import (
     CocoStyleDataset,
     CocoWholeBodyDataset,
     CrowdPoseDataset,
-    MpiiDataset,
     MpiiTrbDataset,
     OCHumanDataset,
     OneHand10KDataset,
@@ -16,6 +15,7 @@ from .coco_style import (
 from .combined import CombinedDataset
 from .datamodule import PoseDataModule
 from .metainfo import list_metainfos, load_metainfo
+from .mpii import MpiiDataset
 from .synthetic import ensure_synthetic_dataset, generate_synthetic_coco, synthetic_paths
 
 __all__ = [
