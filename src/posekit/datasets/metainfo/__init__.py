@@ -113,7 +113,13 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
         keypoints = _keypoints_from_compact(metainfo["keypoints"], source)
         links = _links_from_compact(metainfo["skeleton"], source)
     return _parse(
-        str(metainfo["dataset_name"]), keypoints, links, metainfo["joint_weights"], metainfo["sigmas"], source
+        str(metainfo["dataset_name"]),
+        keypoints,
+        links,
+        metainfo["joint_weights"],
+        metainfo["sigmas"],
+        source,
+        one_way_swaps=bool(metainfo.get("allow_one_way_swaps", False)),
     )
 
 
@@ -322,6 +328,7 @@ def _parse(
     joint_weights: Any,
     sigmas: Any,
     source: str,
+    one_way_swaps: bool = False,
 ) -> dict[str, Any]:
     name2id: dict[str, int] = {}
     for i, (name, _, _, _) in enumerate(keypoints):
@@ -350,7 +357,7 @@ def _parse(
             raise ValueError(f"{source}: field 'keypoints' entry {i} ({name}): unknown swap partner {swap!r}")
         partner = name2id[swap]
         partner_swap = keypoints[partner][3]
-        if partner_swap != name:
+        if partner_swap != name and not one_way_swaps:
             raise ValueError(
                 f"{source}: field 'keypoints': {name!r} swaps with {swap!r} but {swap!r} swaps with "
                 f"{partner_swap!r} (flip partners must be mutual)"

@@ -63,6 +63,7 @@ DEFAULT_META_KEYS = (
     "keypoints",
     "keypoints_visible",
     "head_size",
+    "box_size",
 )
 
 
