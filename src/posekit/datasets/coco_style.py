@@ -400,6 +400,8 @@ class CocoStyleDataset(PipelineDataset):
                 f"{self.ann_file}: annotation id {ann.get('id')!r}: field 'keypoints' must be a flat list of numbers "
                 f"[x1, y1, v1, x2, y2, v2, ...] ({e})"
             ) from e
+        if arr.ndim == 2 and arr.shape[1] == 3:  # K x [x, y, v] (RHD's files); MMPose reshapes it the same way
+            arr = arr.reshape(-1)
         if arr.ndim != 1 or arr.size % 3:
             raise ValueError(
                 f"{self.ann_file}: annotation id {ann.get('id')!r}: field 'keypoints' must be a flat list of "
