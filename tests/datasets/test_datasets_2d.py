@@ -85,6 +85,12 @@ def test_data_config_loads_trains_and_evaluates_like_mmpose(name, golden, testda
     # loads: MMPose's lengths, ids, boxes, keypoints and visibility
     assert dm.metainfo["num_keypoints"] == entry["num_keypoints"] == cfg.num_keypoints
     assert dm.metainfo["dataset_name"] == entry["dataset_name"]
+    np.testing.assert_array_equal(dm.metainfo["flip_indices"], arrays[f"{name}/meta_flip_indices"])
+    np.testing.assert_array_equal(dm.metainfo["sigmas"], arrays[f"{name}/meta_sigmas"])
+    np.testing.assert_array_equal(dm.metainfo["dataset_keypoint_weights"], arrays[f"{name}/meta_joint_weights"])
+    np.testing.assert_array_equal(
+        np.asarray(dm.metainfo["skeleton_links"]).reshape(-1, 2), arrays[f"{name}/meta_skeleton_links"]
+    )
     assert len(dm.train_dataset) == entry["train_len"]
     val = dm.val_dataset
     assert len(val) == entry["test_len"]

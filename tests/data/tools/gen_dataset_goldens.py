@@ -159,6 +159,10 @@ def main() -> None:
             for key in ("box_size", "hand_type"):
                 if key in items[0]:
                     arrays[f"{name}/{key}"] = np.array([np.asarray(d[key]).reshape(-1) for d in items], np.float32)
+            arrays[f"{name}/meta_flip_indices"] = np.asarray(meta["flip_indices"])
+            arrays[f"{name}/meta_sigmas"] = np.asarray(meta["sigmas"], np.float32)
+            arrays[f"{name}/meta_joint_weights"] = np.asarray(meta["dataset_keypoint_weights"], np.float32)
+            arrays[f"{name}/meta_skeleton_links"] = np.asarray(meta["skeleton_links"]).reshape(-1, 2)
             arrays[f"{name}/pred_keypoints"] = np.stack(preds)
             arrays[f"{name}/pred_scores"] = np.stack(scores)
 
