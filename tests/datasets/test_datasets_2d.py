@@ -49,7 +49,13 @@ def compose_on_sample(name: str, entry: dict, testdata_dir: Path, tmp_path: Path
     with initialize_config_module(config_module="posekit.conf", version_base=None):
         cfg = compose(
             "train",
-            overrides=[f"data={name}", "model=tiny", f"paths.data_dir={tmp_path}", "data.num_workers=0", "data.pin_memory=false"],
+            overrides=[
+                f"data={name}",
+                "model=tiny",
+                f"paths.data_dir={tmp_path}",
+                "data.num_workers=0",
+                "data.pin_memory=false",
+            ],
         )
     spec = entry["sample"]
     root, img = sample_paths(spec, testdata_dir, tmp_path)
@@ -98,9 +104,7 @@ def test_data_config_loads_trains_and_evaluates_like_mmpose(name, golden, testda
     np.testing.assert_array_equal([int(d["id"]) for d in items], arrays[f"{name}/ids"])
     np.testing.assert_array_equal([int(d["img_id"]) for d in items], arrays[f"{name}/img_ids"])
     np.testing.assert_allclose(np.concatenate([d["bbox"] for d in items]), arrays[f"{name}/bboxes"], atol=1e-3)
-    np.testing.assert_allclose(
-        np.concatenate([d["keypoints"] for d in items]), arrays[f"{name}/keypoints"], atol=1e-3
-    )
+    np.testing.assert_allclose(np.concatenate([d["keypoints"] for d in items]), arrays[f"{name}/keypoints"], atol=1e-3)
     np.testing.assert_array_equal(
         np.concatenate([d["keypoints_visible"] for d in items]), arrays[f"{name}/keypoints_visible"]
     )

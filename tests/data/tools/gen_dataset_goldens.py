@@ -3,8 +3,8 @@
 For every data config in ``SAMPLES`` this reads ``conf/data/<name>.yaml`` (its val dataset class, extra dataset
 arguments and evaluators, with posekit's class names = MMPose's), builds MMPose's dataset on the sample annotation
 in ``tests/data/mmpose_testdata`` (test mode, MMPose's val pipeline: LoadImage, GetBBoxCenterScale, TopdownAffine,
-PackPoseInputs), draws predictions (ground truth + Gaussian noise of 0.5-10 % of the box per keypoint, scores in [0.3, 1)), and runs
-MMPose's metrics on them. It writes
+PackPoseInputs), draws predictions (ground truth + Gaussian noise of 0.5-10 % of the box per keypoint, scores in
+[0.3, 1)), and runs MMPose's metrics on them. It writes
 
 * ``tests/data/golden/datasets_2d.npz``: per dataset ``<name>/ids``, ``img_ids``, ``bboxes`` (N, 4) xyxy,
   ``keypoints`` (N, K, 2), ``keypoints_visible`` (N, K), the predictions ``pred_keypoints`` (N, K, 2) and
@@ -75,7 +75,9 @@ EXTRA_METRICS: dict[str, list[dict]] = {
     "aflw": [dict(type="NME", norm_mode="use_norm_item", norm_item="box_size")],
     "horse10": [dict(type="NME", norm_mode="keypoint_distance", keypoint_indices=[0, 1])],
 }
-SKIP_KEYS = ("_target_", "ann_file", "data_root", "data_prefix", "pipeline", "bbox_file", "camera_param_file", "joint_file")
+SKIP_KEYS = (
+    "_target_", "ann_file", "data_root", "data_prefix", "pipeline", "bbox_file", "camera_param_file", "joint_file",
+)  # fmt: skip
 
 
 def image_root(spec: dict, tmp: Path) -> str:
@@ -98,11 +100,10 @@ def mmpose_metric_cfg(ev: dict, spec: dict) -> dict:
 
 
 def main() -> None:
-    from mmengine.registry import init_default_scope
-    from mmengine.structures import InstanceData
-
     import mmpose.datasets  # noqa: F401  (registers)
     import mmpose.evaluation  # noqa: F401
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import InstanceData
     from mmpose.registry import DATASETS, METRICS
 
     init_default_scope("mmpose")

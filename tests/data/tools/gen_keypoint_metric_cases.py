@@ -55,9 +55,8 @@ def make_inputs(name: str, k: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from mmengine.registry import init_default_scope
-
     import mmpose.evaluation  # noqa: F401
+    from mmengine.registry import init_default_scope
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     from mmpose.registry import METRICS
 
