@@ -411,7 +411,7 @@ class CocoStyleDataset(PipelineDataset):
             raise ValueError(
                 f"{self.ann_file}: annotation id {ann.get('id')!r} has {arr.size // 3} keypoints but the metainfo "
                 f"{self._metainfo['dataset_name']!r} has {num_k}; pass the metainfo that matches this file "
-                f"(metainfo='<name>' or a metainfo YAML with {arr.size // 3} keypoints)"
+                f"(metainfo='<name>', a metainfo YAML or data.metainfo.keypoints with {arr.size // 3} keypoints)"
             )
         arr = arr.reshape(1, num_k, 3)
         return np.ascontiguousarray(arr[..., :2]), np.minimum(1, arr[..., 2])

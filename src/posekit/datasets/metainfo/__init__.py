@@ -15,8 +15,9 @@ The packaged ``*.yaml`` files next to this module hold MMPose 1.x's dataset conf
 
 :func:`load_metainfo` accepts a packaged name (``'coco'``), the path of a YAML file in that schema, the path of
 an MMPose dataset config (``.py``, read as literals, never executed), or a dict in either the compact schema or
-MMPose's ``dataset_info`` format (``keypoint_info`` / ``skeleton_info``). It returns the names of MMPose's
-``parse_pose_metainfo`` with the same values.
+MMPose's ``dataset_info`` format (``keypoint_info`` / ``skeleton_info``), or a small spec of your own keypoints
+(``keypoints: [name, ...]`` plus optional skeleton, flip pairs, sigmas: see :mod:`.spec`). It returns the names of
+MMPose's ``parse_pose_metainfo`` with the same values.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from .spec import is_spec, metainfo_from_spec
 
 __all__ = ["METAINFO_DIR", "list_metainfos", "load_metainfo", "parse_pose_metainfo"]
 
@@ -97,6 +100,8 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
     metainfo = _to_plain(metainfo)
     if not isinstance(metainfo, Mapping):
         raise ValueError(f"{source}: metainfo must be a mapping, got {type(metainfo).__name__}")
+    if is_spec(metainfo):  # your own keypoints: names (+ optional fields), the rest inferred (spec.py)
+        metainfo = metainfo_from_spec(metainfo, source)
     if "keypoint_info" in metainfo:
         required, fmt = _REQUIRED_MMPOSE, "MMPose dataset_info"
     else:
