@@ -85,6 +85,7 @@ def test_data_config_loads_trains_and_evaluates_like_mmpose(name, golden, testda
     entry = index[name]
     cfg = compose_on_sample(name, entry, testdata_dir, tmp_path)
     assert cfg.data.val._target_.split(".")[-1] == entry["mmpose_class"]
+    assert cfg.monitor == cfg.data.monitor and cfg.monitor_mode == ("min" if cfg.monitor == "NME" else "max")
     dm = instantiate(cfg.data, _recursive_=False)
     dm.setup("fit")
 
