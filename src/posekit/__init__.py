@@ -10,3 +10,16 @@ def conf_dir() -> Path:
     import posekit.conf
 
     return Path(posekit.conf.__file__).resolve().parent
+
+
+def _register_resolvers() -> None:
+    """``${posekit_len:${data.metainfo.keypoints}}`` in configs (K of a custom keypoint spec)."""
+    try:
+        from omegaconf import OmegaConf
+    except ImportError:  # pragma: no cover - omegaconf ships with hydra
+        return
+    if not OmegaConf.has_resolver("posekit_len"):
+        OmegaConf.register_new_resolver("posekit_len", lambda seq: len(seq))
+
+
+_register_resolvers()

@@ -1,5 +1,16 @@
 """Datasets, metainfo, transforms and the data module."""
 
+from .animal import (
+    AnimalKingdomDataset,
+    AnimalPoseDataset,
+    ATRWDataset,
+    FlyDataset,
+    Horse10Dataset,
+    LocustDataset,
+    MacaqueDataset,
+    ZebraDataset,
+)
+from .body import ExlposeDataset, HalpeDataset, HumanArtDataset, JhmdbDataset, MhpDataset, PoseTrack18Dataset
 from .coco_style import (
     AicDataset,
     AP10KDataset,
@@ -7,7 +18,6 @@ from .coco_style import (
     CocoStyleDataset,
     CocoWholeBodyDataset,
     CrowdPoseDataset,
-    MpiiDataset,
     MpiiTrbDataset,
     OCHumanDataset,
     OneHand10KDataset,
@@ -15,7 +25,11 @@ from .coco_style import (
 )
 from .combined import CombinedDataset
 from .datamodule import PoseDataModule
+from .face import AFLWDataset, CocoWholeBodyFaceDataset, COFWDataset, Face300WDataset, LapaDataset
+from .fashion import DeepFashion2Dataset, DeepFashionDataset
+from .hand import CocoWholeBodyHandDataset, FreiHandDataset, InterHand2DDoubleDataset, Rhd2DDataset
 from .metainfo import list_metainfos, load_metainfo
+from .mpii import MpiiDataset
 from .synthetic import ensure_synthetic_dataset, generate_synthetic_coco, synthetic_paths
 
 __all__ = [
@@ -34,6 +48,31 @@ __all__ = [
     "OCHumanDataset",
     "OneHand10KDataset",
     "WFLWDataset",
+    "HalpeDataset",
+    "HumanArtDataset",
+    "JhmdbDataset",
+    "MhpDataset",
+    "PoseTrack18Dataset",
+    "ExlposeDataset",
+    "Rhd2DDataset",
+    "FreiHandDataset",
+    "CocoWholeBodyHandDataset",
+    "InterHand2DDoubleDataset",
+    "Face300WDataset",
+    "AFLWDataset",
+    "COFWDataset",
+    "LapaDataset",
+    "CocoWholeBodyFaceDataset",
+    "AnimalPoseDataset",
+    "AnimalKingdomDataset",
+    "ATRWDataset",
+    "Horse10Dataset",
+    "MacaqueDataset",
+    "LocustDataset",
+    "ZebraDataset",
+    "FlyDataset",
+    "DeepFashion2Dataset",
+    "DeepFashionDataset",
     "ensure_synthetic_dataset",
     "generate_synthetic_coco",
     "synthetic_paths",

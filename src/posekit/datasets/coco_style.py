@@ -6,12 +6,13 @@ instances dropped), same item keys (see ``docs/CONTRACTS.md``, "Dataset items").
 
 * COCO keypoint JSON (``images`` / ``annotations`` / ``categories``), with a box per instance (COCO, AIC, CrowdPose,
   OCHuman, AP-10K, OneHand10K, ...) or a ``center`` / ``scale`` (x200 px) per instance (MPII-TRB style);
-* MMPose's converted MPII JSON (a list of ``{image, center, scale, joints, joints_vis}``);
+* MMPose's converted MPII JSON (a list of ``{image, center, scale, joints, joints_vis}``, parsed by
+  ``datasets/mpii_format.py``);
 * a COCO detection-result JSON (``bbox_file``) in test mode: one item per person box.
 
 The subclasses carry MMPose's class names and default metainfo (``CocoDataset``, ``CocoWholeBodyDataset``,
-``MpiiDataset``, ``CrowdPoseDataset``, ``WFLWDataset``, ...) and the few format differences MMPose has (MPII's
-centre shift, WFLW's / MPII-TRB's boxes from ``center`` / ``scale``, COCO-WholeBody's keypoint parts).
+``CrowdPoseDataset``, ``WFLWDataset``, ...; ``MpiiDataset`` is in ``datasets/mpii.py``) and the few format
+differences MMPose has (WFLW's / MPII-TRB's boxes from ``center`` / ``scale``, COCO-WholeBody's keypoint parts).
 
 Nothing here reads images: ``LoadImage`` does that in the pipeline.
 """
@@ -27,13 +28,13 @@ import os.path as osp
 import pickle
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..structures.bbox import bbox_cs2xyxy
 from .metainfo import load_metainfo
+from .mpii_format import parse_center_scale, parse_mpii_list
 from .pipeline_dataset import PipelineDataset
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "AicDataset",
     "CrowdPoseDataset",
     "OCHumanDataset",
-    "MpiiDataset",
     "MpiiTrbDataset",
     "AP10KDataset",
     "OneHand10KDataset",
@@ -60,9 +60,6 @@ METAINFO_ITEM_KEYS = (
     "skeleton_links",
     "sigmas",
 )
-
-# MPII / WFLW / MPII-TRB store box sizes in units of 200 px.
-_PIXEL_STD = 200.0
 
 _FILTER_KEYS = ("bbox_score_thr", "min_size", "filter_empty_gt")
 
@@ -390,15 +387,7 @@ class CocoStyleDataset(PipelineDataset):
         return data_info
 
     def _center_scale(self, ann: dict, source: str) -> tuple[np.ndarray, np.ndarray]:
-        c, s = ann.get("center"), ann.get("scale")
-        where = f"{source}: annotation {ann.get('id', ann.get('image', '?'))!r}"
-        if not isinstance(c, (list, tuple)) or len(c) != 2 or not all(map(_is_number, c)):
-            raise ValueError(f"{where}: field 'center' must be [x, y], got {c!r}")
-        if not _is_number(s):
-            raise ValueError(f"{where}: field 'scale' must be a number (box size / 200 px), got {s!r}")
-        center = np.array([c], dtype=np.float32)
-        scale = np.array([[s, s]], dtype=np.float32) * _PIXEL_STD
-        return center, scale
+        return parse_center_scale(ann, source)
 
     def _parse_keypoints(self, ann: dict) -> tuple[np.ndarray, np.ndarray]:
         """``ann['keypoints']`` ([x, y, v] * K) -> keypoints (1, K, 2) float32, visible (1, K) = min(1, v)."""
@@ -411,6 +400,8 @@ class CocoStyleDataset(PipelineDataset):
                 f"{self.ann_file}: annotation id {ann.get('id')!r}: field 'keypoints' must be a flat list of numbers "
                 f"[x1, y1, v1, x2, y2, v2, ...] ({e})"
             ) from e
+        if arr.ndim == 2 and arr.shape[1] == 3:  # K x [x, y, v] (RHD's files); MMPose reshapes it the same way
+            arr = arr.reshape(-1)
         if arr.ndim != 1 or arr.size % 3:
             raise ValueError(
                 f"{self.ann_file}: annotation id {ann.get('id')!r}: field 'keypoints' must be a flat list of "
@@ -420,65 +411,17 @@ class CocoStyleDataset(PipelineDataset):
             raise ValueError(
                 f"{self.ann_file}: annotation id {ann.get('id')!r} has {arr.size // 3} keypoints but the metainfo "
                 f"{self._metainfo['dataset_name']!r} has {num_k}; pass the metainfo that matches this file "
-                f"(metainfo='<name>' or a metainfo YAML with {arr.size // 3} keypoints)"
+                f"(metainfo='<name>', a metainfo YAML or data.metainfo.keypoints with {arr.size // 3} keypoints)"
             )
         arr = arr.reshape(1, num_k, 3)
         return np.ascontiguousarray(arr[..., :2]), np.minimum(1, arr[..., 2])
 
     def _parse_mpii_list(self, anns: list) -> tuple[list[dict], list[dict]]:
-        """MMPose's MPII JSON: ``[{image, center, scale, joints (K, 2), joints_vis (K,)}]`` (MMPose's
-        ``MpiiDataset``: 1-based Matlab centres moved down by 15 px at scale 1 and made 0-based)."""
-        num_k = self._metainfo["num_keypoints"]
-        instance_list, image_ids = [], {}
-        for idx, ann in enumerate(anns):
-            where = f"{self.ann_file}: entry {idx}"
-            if not isinstance(ann, Mapping):
-                raise ValueError(f"{where}: expected a dict {{image, center, scale, joints, joints_vis}}, got {ann!r}")
-            missing = [k for k in ("image", "center", "scale", "joints", "joints_vis") if k not in ann]
-            if missing:
-                raise ValueError(
-                    f"{where}: missing field(s) {missing}; an MPII-format file is a list of "
-                    "{image, center, scale, joints, joints_vis} (use a COCO-format file otherwise)"
-                )
-            center, scale = self._center_scale(ann, self.ann_file)
-            if center[0, 0] != -1:
-                center[0, 1] = center[0, 1] + 15.0 / _PIXEL_STD * scale[0, 1]
-            center = center - 1
-            bbox = bbox_cs2xyxy(center, scale).astype(np.float32)
-            try:
-                keypoints = np.asarray(ann["joints"], dtype=np.float32)
-                visible = np.asarray(ann["joints_vis"], dtype=np.float32)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"{where}: fields 'joints' / 'joints_vis' must be numbers ({e})") from e
-            if keypoints.ndim != 2 or keypoints.shape[1] != 2 or visible.shape != (keypoints.shape[0],):
-                raise ValueError(
-                    f"{where}: 'joints' must be K x [x, y] and 'joints_vis' K numbers, got shapes "
-                    f"{keypoints.shape} and {visible.shape}"
-                )
-            if keypoints.shape[0] != num_k:
-                raise ValueError(
-                    f"{where} (image {ann['image']!r}) has {keypoints.shape[0]} keypoints but the metainfo "
-                    f"{self._metainfo['dataset_name']!r} has {num_k}; pass the metainfo that matches this file"
-                )
-            image = str(ann["image"])
-            stem = osp.splitext(osp.basename(image))[0]
-            img_id = int(stem) if stem.isdigit() else image_ids.setdefault(image, len(image_ids))
-            instance_list.append(
-                {
-                    "id": idx,
-                    "img_id": img_id,
-                    "img_path": osp.join(self.data_prefix["img"], image),
-                    "bbox_center": center,
-                    "bbox_scale": scale,
-                    "bbox": bbox,
-                    "bbox_score": np.ones(1, dtype=np.float32),
-                    "keypoints": keypoints.reshape(1, num_k, 2),
-                    "keypoints_visible": np.minimum(1, visible).reshape(1, num_k),
-                    "category_id": 1,
-                    "raw_ann_info": ann,
-                }
-            )
-        return instance_list, []
+        """MMPose's MPII JSON list (``datasets/mpii_format.py``) -> ``(instance_list, image_list)``."""
+        meta = self._metainfo
+        return parse_mpii_list(
+            anns, self.ann_file, self.data_prefix["img"], meta["num_keypoints"], meta["dataset_name"]
+        )
 
     # ------------------------------------------------------------------------------------------------------------
     # detections, filtering
@@ -776,52 +719,10 @@ class MpiiTrbDataset(CocoStyleDataset):
         return sorted(instance_list, key=lambda d: d["id"]), image_list
 
 
-class MpiiDataset(CocoStyleDataset):
-    """MPII (16) in MMPose's JSON list format.
+def __getattr__(name: str) -> Any:
+    # MpiiDataset moved to datasets/mpii.py (it subclasses CocoStyleDataset); still importable from here.
+    if name == "MpiiDataset":
+        from .mpii import MpiiDataset
 
-    Args:
-        headbox_file: MPII's ``mpii_gt_val.mat`` (test mode): adds ``head_size`` (1, 1) = 0.6 x the head-box
-            diagonal to every item, for PCKh. Needs scipy.
-        Others: as :class:`CocoStyleDataset`.
-    """
-
-    METAINFO = "mpii"
-
-    def __init__(self, ann_file: str | os.PathLike = "", *args: Any, headbox_file: str | None = None, **kwargs: Any):
-        test_mode = kwargs.get("test_mode", False)
-        if headbox_file:
-            if not test_mode:
-                raise ValueError("MpiiDataset: headbox_file is only supported with test_mode=True")
-            if not str(headbox_file).endswith(".mat"):
-                raise KeyError(f"MpiiDataset: the head boxes file must be a .mat file, got {str(headbox_file)!r}")
-        self.headbox_file = str(headbox_file) if headbox_file else None
-        super().__init__(ann_file, *args, **kwargs)
-
-    def _load_annotations(self) -> tuple[list[dict], list[dict]]:
-        raw = self._read_json(self.ann_file, "ann_file")
-        if not isinstance(raw, list):
-            raise ValueError(
-                f"MpiiDataset: {self.ann_file} is not MMPose's MPII format (a JSON list of "
-                "{image, center, scale, joints, joints_vis}); use CocoStyleDataset for COCO-format files"
-            )
-        instance_list, image_list = self._parse_mpii_list(raw)
-        if self.headbox_file:
-            head_sizes = self._load_head_sizes(len(instance_list))
-            for info, head_size in zip(instance_list, head_sizes):
-                info["head_size"] = head_size.reshape(1, -1)
-        return instance_list, image_list
-
-    def _load_head_sizes(self, n: int) -> np.ndarray:
-        if not Path(self.headbox_file).is_file():
-            raise FileNotFoundError(f"MpiiDataset: headbox_file {self.headbox_file!r} does not exist")
-        try:
-            from scipy.io import loadmat
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("MpiiDataset: reading headbox_file (.mat) needs scipy: pip install scipy") from e
-        headboxes = np.transpose(loadmat(self.headbox_file)["headboxes_src"], [2, 0, 1])
-        if len(headboxes) != n:
-            raise ValueError(
-                f"MpiiDataset: headbox_file {self.headbox_file!r} has {len(headboxes)} head boxes but "
-                f"{self.ann_file} has {n} annotations"
-            )
-        return np.linalg.norm(headboxes[:, 1] - headboxes[:, 0], axis=1).astype(np.float32) * 0.6
+        return MpiiDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -58,7 +58,8 @@ class PoseDataModule(pl.LightningDataModule):
         batch_size / val_batch_size: per-device batch sizes.
         num_workers, persistent_workers, pin_memory, prefetch_factor: DataLoader settings.
         evaluators: metric configs (``_target_`` dicts) that fit this dataset; see :meth:`build_evaluators`.
-        data_root, train_pipeline, val_pipeline: config conveniences referenced by the split configs.
+        data_root, train_pipeline, val_pipeline, ann_file, val_ann_file, img_prefix: config conveniences referenced
+            by the split configs (``conf/data/custom.yaml``: ``data.ann_file=...``); not used by the module itself.
         monitor: the evaluators' result name that selects the best checkpoint (``coco/AP``, ``PCK`` ...); the
             training config's ``monitor`` defaults to it.
         synthetic: if set, kwargs of :func:`posekit.datasets.synthetic.ensure_synthetic_dataset` and ``root``;
@@ -85,6 +86,9 @@ class PoseDataModule(pl.LightningDataModule):
         train_pipeline: Sequence[Any] | None = None,
         val_pipeline: Sequence[Any] | None = None,
         monitor: str | None = None,
+        ann_file: str | None = None,
+        val_ann_file: str | None = None,
+        img_prefix: str | None = None,
     ) -> None:
         super().__init__()
         self.monitor = monitor

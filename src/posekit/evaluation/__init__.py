@@ -1,4 +1,5 @@
-"""Evaluation: COCO-style keypoint AP (``CocoMetric``), OKS NMS, PCK / AUC / EPE / NME metrics, and
+"""Evaluation: COCO-style keypoint AP (``CocoMetric``), PoseTrack18 AP (``PoseTrack18Metric``), OKS NMS,
+PCK / AUC / EPE / NME metrics, and
 ``KeypointPartitionMetric`` (any of them per named keypoint subset, e.g. COCO-WholeBody's body / face / hands).
 
 Every module here imports only numpy at import time: pycocotools is loaded when a ``CocoMetric`` is built with an
@@ -33,6 +34,7 @@ from .functional import (
 from .keypoint import AUC, EPE, NME, JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
 from .nms import nearby_joints_nms, nms, nms_torch, oks_iou, oks_nms, soft_oks_nms
 from .partition import KeypointPartitionMetric
+from .posetrack18 import PoseTrack18Metric
 
 __all__ = [
     "AUC",
@@ -45,6 +47,7 @@ __all__ = [
     "KeypointPartitionMetric",
     "MpiiPCKAccuracy",
     "PCKAccuracy",
+    "PoseTrack18Metric",
     "functional",
     "keypoint_auc",
     "keypoint_epe",

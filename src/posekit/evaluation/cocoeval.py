@@ -9,6 +9,8 @@ for keypoints in a few places, which :class:`KeypointCOCOeval` re-implements so 
 * detections whose keypoint scores are all ``<= 0`` are dropped;
 * ``use_area=False`` (or a ground truth without ``area``) uses ``0.53 * w * h`` of the ground-truth box as the
   OKS scale and for the area ranges;
+* a detection matched to the ground truth with ``id == 0`` is a true positive (xtcocotools marks "unmatched" with
+  -1; pycocotools with 0, which loses such matches): the ground-truth copies evaluated here get ids 1..G;
 * ``iou_type='keypoints_crowd'`` summarises as CrowdPose does: AP/AR at 20 detections, then AP on the easy
   (crowd index < 0.2), medium (< 0.8) and hard images, each ``round(mean(precision), 4)`` (-1 without images).
 
@@ -119,8 +121,9 @@ class KeypointCOCOeval(COCOeval):
             dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds))
         self._gts = defaultdict(list)
         self._dts = defaultdict(list)
-        for ann in gts:
+        for eval_id, ann in enumerate(gts, start=1):
             gt = dict(ann)  # the evaluation flags go on a copy, the COCO object stays untouched
+            gt["id"] = eval_id  # never 0: pycocotools' accumulate reads a match to id 0 as no match
             if IGNORE_KEY in ann:
                 invisible = bool(ann[IGNORE_KEY])
             else:

@@ -15,8 +15,9 @@ The packaged ``*.yaml`` files next to this module hold MMPose 1.x's dataset conf
 
 :func:`load_metainfo` accepts a packaged name (``'coco'``), the path of a YAML file in that schema, the path of
 an MMPose dataset config (``.py``, read as literals, never executed), or a dict in either the compact schema or
-MMPose's ``dataset_info`` format (``keypoint_info`` / ``skeleton_info``). It returns the names of MMPose's
-``parse_pose_metainfo`` with the same values.
+MMPose's ``dataset_info`` format (``keypoint_info`` / ``skeleton_info``), or a small spec of your own keypoints
+(``keypoints: [name, ...]`` plus optional skeleton, flip pairs, sigmas: see :mod:`.spec`). It returns the names of
+MMPose's ``parse_pose_metainfo`` with the same values.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from .spec import is_spec, metainfo_from_spec
 
 __all__ = ["METAINFO_DIR", "list_metainfos", "load_metainfo", "parse_pose_metainfo"]
 
@@ -99,6 +102,8 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
         raise ValueError(f"{source}: metainfo must be a mapping, got {type(metainfo).__name__}")
     if "from_file" in metainfo:  # MMPose's dict(from_file='configs/_base_/datasets/coco.py')
         return _from_file(str(metainfo["from_file"]), source)
+    if is_spec(metainfo):  # your own keypoints: names (+ optional fields), the rest inferred (spec.py)
+        metainfo = metainfo_from_spec(metainfo, source)
     if "keypoint_info" in metainfo:
         required, fmt = _REQUIRED_MMPOSE, "MMPose dataset_info"
     else:
@@ -115,7 +120,13 @@ def parse_pose_metainfo(metainfo: Mapping[str, Any], source: str = "<dict>") -> 
         keypoints = _keypoints_from_compact(metainfo["keypoints"], source)
         links = _links_from_compact(metainfo["skeleton"], source)
     return _parse(
-        str(metainfo["dataset_name"]), keypoints, links, metainfo["joint_weights"], metainfo["sigmas"], source
+        str(metainfo["dataset_name"]),
+        keypoints,
+        links,
+        metainfo["joint_weights"],
+        metainfo["sigmas"],
+        source,
+        one_way_swaps=bool(metainfo.get("allow_one_way_swaps", False)),
     )
 
 
@@ -340,6 +351,7 @@ def _parse(
     joint_weights: Any,
     sigmas: Any,
     source: str,
+    one_way_swaps: bool = False,
 ) -> dict[str, Any]:
     name2id: dict[str, int] = {}
     for i, (name, _, _, _) in enumerate(keypoints):
@@ -368,7 +380,7 @@ def _parse(
             raise ValueError(f"{source}: field 'keypoints' entry {i} ({name}): unknown swap partner {swap!r}")
         partner = name2id[swap]
         partner_swap = keypoints[partner][3]
-        if partner_swap != name:
+        if partner_swap != name and not one_way_swaps:
             raise ValueError(
                 f"{source}: field 'keypoints': {name!r} swaps with {swap!r} but {swap!r} swaps with "
                 f"{partner_swap!r} (flip partners must be mutual)"

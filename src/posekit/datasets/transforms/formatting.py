@@ -76,6 +76,7 @@ DEFAULT_META_KEYS = (
     "keypoints",
     "keypoints_visible",
     "head_size",
+    "box_size",
 )
 
 
