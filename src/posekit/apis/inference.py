@@ -141,6 +141,7 @@ def init_model(
     checkpoint: str | os.PathLike | None = None,
     metainfo: str | Mapping[str, Any] | None = None,
     use_ema: bool = True,
+    trust_checkpoint: bool = False,
 ) -> nn.Module:
     """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``).
 
@@ -159,6 +160,8 @@ def init_model(
         metainfo: dataset metainfo (name, YAML path or dict); default: the checkpoint's ``data.metainfo``,
             else ``'coco'``.
         use_ema: with a posekit checkpoint trained with EMA, ``False`` loads the raw (non-averaged) weights.
+        trust_checkpoint: unpickle checkpoints without restrictions (may run code they name; only for files you
+            trust). By default tensors load and anything else becomes an inert stand-in.
 
     Returns:
         The estimator, with ``model.cfg`` (the configuration it was built from, a plain dict) and
@@ -175,7 +178,9 @@ def init_model(
             raise FileNotFoundError(f"init_model: checkpoint {spec!r} does not exist")
         if checkpoint is not None:
             raise ValueError(f"init_model: {spec!r} is already a checkpoint; do not pass checkpoint= as well")
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        from posekit.utils import check_targets, load_checkpoint_file
+
+        ckpt = load_checkpoint_file(path, map_location="cpu", trust_checkpoint=trust_checkpoint)
         if not isinstance(ckpt, Mapping) or "posekit_cfg" not in ckpt:
             raise ValueError(
                 f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
@@ -185,6 +190,7 @@ def init_model(
         cfg = dict(ckpt["posekit_cfg"])
         if "model" not in cfg:
             raise ValueError(f"init_model: the posekit_cfg stored in {spec} has no 'model' entry")
+        check_targets({"model": cfg["model"], "codec": cfg.get("codec")}, source=spec)
         model = build_model_from_cfg({"model": cfg["model"], **{k: cfg[k] for k in ("codec",) if k in cfg}})
         state = ckpt.get("state_dict")
         if not use_ema and "current_model_state" in ckpt:
@@ -214,7 +220,7 @@ def init_model(
             ck_path = Path(checkpoint).expanduser()
             if not ck_path.is_file():
                 raise FileNotFoundError(f"init_model: checkpoint {os.fspath(checkpoint)!r} does not exist")
-            raw = load_checkpoint_file(ck_path)
+            raw = load_checkpoint_file(ck_path, trust_checkpoint=trust_checkpoint)
             if isinstance(raw, Mapping) and "posekit_cfg" in raw and metainfo is None:
                 stored_meta = (raw["posekit_cfg"].get("data") or {}).get("metainfo")
                 if stored_meta is not None:

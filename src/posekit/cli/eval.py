@@ -7,7 +7,9 @@ Usage::
     posekit-eval ckpt=PATH data=coco paths.data_dir=/data    # another dataset config
     posekit-eval ckpt=PATH split=test output_dir=out/ use_ema=false batch_size=16 accelerator=cpu
 
-``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size`` and ``accelerator`` are posekit-eval's own options;
+``trust_checkpoint=true`` unpickles the checkpoint without restrictions (only for files you trust; by default
+nothing in a checkpoint is executed). ``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size``,
+``accelerator`` and ``trust_checkpoint`` are posekit-eval's own options;
 every other ``key=value`` overrides the stored training configuration.
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from posekit.cli._common import fail, guarded, parse_key_values
 
-OWN_KEYS = {"ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator"}
+OWN_KEYS = {"ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator", "trust_checkpoint"}
 
 
 def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -54,6 +56,7 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
         use_ema=own.get("use_ema", "true").lower() not in ("0", "false", "no"),
         batch_size=int(own["batch_size"]) if own.get("batch_size") else None,
         accelerator=own.get("accelerator", "auto"),
+        trust_checkpoint=own.get("trust_checkpoint", "false").lower() in ("1", "true", "yes"),
     )
     print(format_table(metrics))
     print(f"posekit-eval: metrics written to {Path(output_dir) / 'metrics.json'}")

@@ -5,7 +5,6 @@ Everything here takes a plain (Hydra/OmegaConf) config, so the same runs can be 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -22,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from posekit.engine.checkpoint_io import AtomicCheckpointIO
 from posekit.engine.lit_module import PoseLitModule
+from posekit.utils import check_targets, load_checkpoint_file, write_json_atomic  # strict (no NaN), atomic
 
 __all__ = [
     "PosekitError",
@@ -38,16 +38,6 @@ __all__ = [
 
 class PosekitError(RuntimeError):
     """A user-facing error: the CLIs print its message on one line and exit with status 2."""
-
-
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
-    """Write JSON to ``path`` through a temporary file + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=float)
-    os.replace(tmp, path)
 
 
 def build_datamodule(cfg: DictConfig):
@@ -146,7 +136,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if cfg.get("test", False):
         test_ckpt = summary["best_model_path"] or None
-        trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=False)
+        trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True)
         summary["test"] = dict(getattr(lit, "last_metrics", {}) or {})
     summary["wall_time_s"] = round(time.time() - start, 2)
     if trainer.is_global_zero:
@@ -237,6 +227,7 @@ def evaluate(
     use_ema: bool = True,
     batch_size: int | None = None,
     accelerator: str = "auto",
+    trust_checkpoint: bool = False,
 ) -> dict[str, float]:
     """Evaluate a posekit checkpoint on the data of its stored configuration (optionally overridden).
 
@@ -245,8 +236,9 @@ def evaluate(
     path = Path(ckpt_path)
     if not path.exists():
         raise PosekitError(f"ckpt={ckpt_path}: no such file")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint_file(path, map_location="cpu", trust_checkpoint=trust_checkpoint)
     cfg = _eval_config(ckpt, str(path), overrides, output_dir)
+    check_targets(cfg, source=str(path))  # the stored config names only allowlisted classes
     datamodule = build_datamodule(cfg)
     if batch_size:
         datamodule.val_batch_size = int(batch_size)
