@@ -10,6 +10,8 @@ Examples::
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -18,9 +20,17 @@ from posekit.cli._common import guarded
 
 @hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    from posekit.engine.callbacks import TrainingInterrupted
     from posekit.engine.runner import train
 
-    summary = guarded("posekit-train", train, cfg)
+    try:
+        summary = guarded("posekit-train", train, cfg)
+    except TrainingInterrupted as stop:  # SIGTERM -> 143, SIGINT -> 130, with the command that resumes
+        print(f"posekit-train: interrupted: {stop}", file=sys.stderr)
+        if stop.ckpt_path:
+            hint = f"posekit-train <the same options> ckpt_path={stop.ckpt_path}"
+            print(f"posekit-train: resume with: {hint}", file=sys.stderr)
+        sys.exit(stop.exit_code)
     print(f"posekit-train: run directory {summary['output_dir']}")
     metric = cfg.get("monitor")
     value = (summary.get("val") or {}).get(metric) if metric else None

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
+from posekit.datasets.resumable import die_with_parent
 from posekit.structures import collate_pose_samples
 
 __all__ = ["PoseDataModule", "build_pipeline", "build_dataset"]
@@ -216,6 +218,7 @@ class PoseDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             collate_fn=collate_pose_samples,
             drop_last=drop_last,
+            worker_init_fn=die_with_parent,  # workers get SIGKILL when the trainer dies (Linux)
             **kwargs,
         )
 
@@ -223,7 +226,21 @@ class PoseDataModule(pl.LightningDataModule):
         if self.train_dataset is None:
             raise RuntimeError("data.train is not configured")
         drop_last = len(self.train_dataset) > self.batch_size  # type: ignore[arg-type]
-        return self._loader(self.train_dataset, self.batch_size, shuffle=True, drop_last=drop_last)
+        # order and augmentations from (seed, epoch, position): exact mid-epoch resume (posekit.datasets.resumable)
+        from posekit.datasets.resumable import ResumableDataLoader  # noqa: PLC0415
+
+        seed = getattr(self, "seed", None)
+        return ResumableDataLoader(
+            self.train_dataset,
+            self.batch_size,
+            seed=torch.initial_seed() if seed is None else seed,  # pl.seed_everything(cfg.seed) set it
+            drop_last=drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.persistent_workers,
+            pin_memory=self.pin_memory,
+            collate_fn=collate_pose_samples,
+            **({"prefetch_factor": self.prefetch_factor} if self.num_workers > 0 and self.prefetch_factor else {}),
+        )
 
     def val_dataloader(self) -> DataLoader:
         if self.val_dataset is None:

@@ -19,8 +19,10 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from posekit.engine.callbacks import TrainingInterrupted
 from posekit.engine.checkpoint_io import AtomicCheckpointIO
 from posekit.engine.lit_module import PoseLitModule
+from posekit.engine.resume import last_checkpoint_path, resume_checkpoint
 from posekit.utils import check_targets, load_checkpoint_file, write_json_atomic  # strict (no NaN), atomic
 
 __all__ = [
@@ -107,6 +109,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     start = time.time()
     pl.seed_everything(int(cfg.seed), workers=True)
+    ckpt_path = resume_checkpoint(cfg)  # `last`: this model+data's newest run; refuses overrides it cannot apply
     out_dir = Path(cfg.paths.output_dir)
     datamodule = build_datamodule(cfg)
     datamodule.check_files(("train", "val"))
@@ -114,11 +117,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         datamodule.prepare_data()  # generated data must exist before the evaluators read their annotation file
     lit = build_lit_module(cfg, datamodule)
     trainer = build_trainer(cfg)
-    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg)
     if ckpt_path is None and hasattr(lit.model, "init_weights"):
         lit.model.init_weights()  # loads `init_cfg: {type: Pretrained, checkpoint: <local path>}` weights
+    interrupted: TrainingInterrupted | None = None
     if cfg.get("train", True):
-        trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path)
+        try:
+            trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        except TrainingInterrupted as stop:  # SIGTERM/SIGINT: last.ckpt saved at this step
+            interrupted = stop
     metrics = dict(getattr(lit, "last_metrics", {}) or {})
     ckpt_cb = trainer.checkpoint_callback
     summary: dict[str, Any] = {
@@ -130,17 +136,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_model_score": float(ckpt_cb.best_model_score)
         if ckpt_cb is not None and ckpt_cb.best_model_score is not None
         else None,
-        "last_model_path": getattr(ckpt_cb, "last_model_path", None) or None,
+        "last_model_path": (interrupted.ckpt_path if interrupted else None) or last_checkpoint_path(trainer),
         "resumed_from": ckpt_path,
+        "status": "interrupted" if interrupted else "completed",
         "output_dir": str(out_dir),
     }
-    if cfg.get("test", False):
+    if cfg.get("test", False) and interrupted is None:
         test_ckpt = summary["best_model_path"] or None
         trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True)
         summary["test"] = dict(getattr(lit, "last_metrics", {}) or {})
     summary["wall_time_s"] = round(time.time() - start, 2)
     if trainer.is_global_zero:
         write_json_atomic(summary, out_dir / "metrics.json")
+    if interrupted is not None:
+        raise interrupted
     return summary
 
 
