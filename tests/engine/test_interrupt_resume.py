@@ -6,18 +6,20 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
 import posekit
-from posekit.engine.callbacks import TrainingInterrupted
+from posekit.engine.callbacks import NonFiniteGuard, NonFiniteLossError, TrainingInterrupted
 from posekit.engine.lit_module import PoseLitModule
 from posekit.engine.resume import ResumeError
 from posekit.engine.runner import train
@@ -196,3 +198,27 @@ def test_dataloader_workers_die_with_their_parent(tmp_path):
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the worker outlived its parent")
+
+
+def test_non_finite_loss_stops_with_step_loss_and_lr(tmp_path):
+    with pytest.raises(NonFiniteLossError) as info:
+        train(_cfg(tmp_path, "nan", "optim.lr=1e6", "trainer.max_epochs=3"))
+    msg = str(info.value)
+    pattern = r"non-finite (loss|weights) at step \d+ \(epoch \d+, batch \d+\): loss=\S+, lr=\S+; lower optim\.lr"
+    assert re.search(pattern, msg), msg
+    assert "\n" not in msg
+    ckpts = tmp_path / "outputs/train/runs/nan/checkpoints"
+    for path in ckpts.glob("*.ckpt") if ckpts.exists() else []:  # whatever was saved before is finite
+        state = torch.load(path, weights_only=True)["state_dict"]
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()), path
+
+
+def test_non_finite_weights_are_never_saved():
+    guard = NonFiniteGuard()
+    module = torch.nn.Linear(2, 2)
+    trainer = SimpleNamespace(global_step=7)
+    guard.on_save_checkpoint(trainer, module, {})  # finite: fine
+    with torch.no_grad():
+        module.weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="refusing to save a checkpoint at step 7"):
+        guard.on_save_checkpoint(trainer, module, {})

@@ -121,28 +121,58 @@ class ResumableDataLoader(DataLoader):
     up to date by :class:`posekit.engine.callbacks.ExactResume`. The loader's own generator is reseeded from
     ``(seed, epoch)`` at each ``iter()``, so creating an iterator never draws from torch's global generator."""
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int = 0, shuffle: bool = True, **kwargs: Any) -> None:
-        sampler = ResumableRandomSampler(len(dataset), seed=seed, shuffle=shuffle)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        seed: int = 0,
+        shuffle: bool = True,
+        sampler: Sampler | None = None,
+        generator: torch.Generator | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # `sampler`/`generator` given: Lightning re-creating the loader (e.g. with a DistributedSamplerWrapper)
+        if not isinstance(dataset, SeededDataset):
+            dataset = SeededDataset(dataset)
+        if sampler is None:
+            sampler = ResumableRandomSampler(len(dataset), seed=seed, shuffle=shuffle)
         kwargs.setdefault("worker_init_fn", die_with_parent)
         super().__init__(
-            SeededDataset(dataset), batch_size=batch_size, sampler=sampler, generator=torch.Generator(), **kwargs
+            dataset, batch_size=batch_size, sampler=sampler, generator=generator or torch.Generator(), **kwargs
         )
+        self.seed, self.shuffle = seed, shuffle  # read back by Lightning when it re-creates the loader
         self.batches_done = 0
 
+    def resumable_sampler(self) -> ResumableRandomSampler | None:
+        """Our sampler, also when Lightning wrapped it (``DistributedSamplerWrapper``)."""
+        sampler = self.sampler
+        for _ in range(3):
+            if isinstance(sampler, ResumableRandomSampler):
+                return sampler
+            sampler = getattr(sampler, "sampler", None) or getattr(getattr(sampler, "dataset", None), "_sampler", None)
+        return None
+
     def __iter__(self):
-        sampler: ResumableRandomSampler = self.sampler  # type: ignore[assignment]
-        self.generator.manual_seed(_sample_seed(sampler.seed, sampler.epoch, 0xFFFFFFFF))
+        sampler = self.resumable_sampler()
+        if sampler is not None:
+            if sampler is not self.sampler and hasattr(self.sampler, "epoch"):
+                sampler.set_epoch(self.sampler.epoch)  # Lightning sets the epoch on the wrapper only
+            self.generator.manual_seed(_sample_seed(sampler.seed, sampler.epoch, 0xFFFFFFFF))
         return super().__iter__()
 
     def state_dict(self) -> dict[str, int]:
-        sampler: ResumableRandomSampler = self.sampler  # type: ignore[assignment]
+        sampler = self.resumable_sampler()
+        if sampler is None:
+            return {}
         consumed = self.batches_done * int(self.batch_size or 1)
         if self.drop_last and self.batches_done >= len(self):
             consumed = sampler.num_samples  # the dropped tail belongs to the finished epoch
         return sampler.state_dict(consumed)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        sampler: ResumableRandomSampler = self.sampler  # type: ignore[assignment]
+        sampler = self.resumable_sampler()
+        if sampler is None or not state:
+            return
         if int(state.get("num_samples", sampler.num_samples)) != sampler.num_samples:
             raise ValueError(
                 f"the checkpoint's training set had {state['num_samples']} samples, this one has "
