@@ -13,6 +13,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
 from posekit.datasets.resumable import die_with_parent
+from posekit.datasets.validation import set_bad_image_policy
 from posekit.structures import collate_pose_samples
 
 __all__ = ["PoseDataModule", "build_pipeline", "build_dataset"]
@@ -61,6 +62,8 @@ class PoseDataModule(pl.LightningDataModule):
         num_workers, persistent_workers, pin_memory, prefetch_factor: DataLoader settings.
         evaluators: metric configs (``_target_`` dicts) that fit this dataset; see :meth:`build_evaluators`.
         data_root, train_pipeline, val_pipeline: config conveniences referenced by the split configs.
+        on_bad_image: ``'error'`` (default) or ``'skip'``: what an empty / truncated / undecodable training image
+            does (skipped images are counted and named in warnings; evaluation images always raise).
         monitor: the evaluators' result name that selects the best checkpoint (``coco/AP``, ``PCK`` ...); the
             training config's ``monitor`` defaults to it.
         synthetic: if set, kwargs of :func:`posekit.datasets.synthetic.ensure_synthetic_dataset` and ``root``;
@@ -87,8 +90,10 @@ class PoseDataModule(pl.LightningDataModule):
         train_pipeline: Sequence[Any] | None = None,
         val_pipeline: Sequence[Any] | None = None,
         monitor: str | None = None,
+        on_bad_image: str | None = None,
     ) -> None:
         super().__init__()
+        self.on_bad_image = on_bad_image  # 'error' | 'skip' for training images (posekit.datasets.validation)
         self.monitor = monitor
         self.train_cfg = _plain(train)
         self.val_cfg = _plain(val)
@@ -184,6 +189,7 @@ class PoseDataModule(pl.LightningDataModule):
         if stage in (None, "fit") and self.train_dataset is None and self.train_cfg is not None:
             self.train_dataset = build_dataset(self._split_cfg("train"))
             self._check_not_empty(self.train_dataset, "train")
+            set_bad_image_policy(self.train_dataset, self.on_bad_image)
         if stage in (None, "fit", "validate") and self.val_dataset is None and self.val_cfg is not None:
             self.val_dataset = build_dataset(self._split_cfg("val"))
             self._check_not_empty(self.val_dataset, "val")
@@ -204,6 +210,7 @@ class PoseDataModule(pl.LightningDataModule):
         if self.train_dataset is None:
             self.setup("fit")
         self.train_dataset.pipeline = build_pipeline(pipeline)  # type: ignore[union-attr]
+        set_bad_image_policy(self.train_dataset, self.on_bad_image)
 
     def _loader(self, ds: Dataset, batch_size: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
         kwargs: dict[str, Any] = {}

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from posekit.engine.callbacks import TrainingInterrupted
 from posekit.engine.checkpoint_io import AtomicCheckpointIO
 from posekit.engine.lit_module import PoseLitModule
+from posekit.engine.preflight import check_monitor, check_run_config
 from posekit.engine.resume import last_checkpoint_path, resume_checkpoint
 from posekit.utils import check_targets, load_checkpoint_file, write_json_atomic  # strict (no NaN), atomic
 
@@ -108,6 +109,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     Returns the summary written to ``metrics.json``.
     """
     start = time.time()
+    check_run_config(cfg)  # value types (trainer.max_epochs=abc) before anything is built
     pl.seed_everything(int(cfg.seed), workers=True)
     ckpt_path = resume_checkpoint(cfg)  # `last`: this model+data's newest run; refuses overrides it cannot apply
     out_dir = Path(cfg.paths.output_dir)
@@ -116,6 +118,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         datamodule.prepare_data()  # generated data must exist before the evaluators read their annotation file
     lit = build_lit_module(cfg, datamodule)
+    check_monitor(cfg.get("monitor"), lit.evaluators)  # monitor=coco/APX fails here, not after the first epoch
     trainer = build_trainer(cfg)
     if ckpt_path is None and hasattr(lit.model, "init_weights"):
         lit.model.init_weights()  # loads `init_cfg: {type: Pretrained, checkpoint: <local path>}` weights
