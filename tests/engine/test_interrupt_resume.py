@@ -166,7 +166,8 @@ def test_sigterm_in_a_subprocess_exits_143_with_a_resumable_checkpoint(tmp_path,
     assert summary["status"] == "interrupted"
     ckpt = torch.load(run_dir / "checkpoints/last.ckpt", weights_only=True)
     assert ckpt["global_step"] == summary["global_step"] > 0
-    assert f"resume with: posekit-train <the same options> ckpt_path={run_dir / 'checkpoints/last.ckpt'}" in err
+    hint = f"resume with: posekit-train {' '.join(args[3:])} ckpt_path={run_dir / 'checkpoints/last.ckpt'}"
+    assert hint in err, err[-1000:]
 
 
 def test_dataloader_workers_die_with_their_parent(tmp_path):
