@@ -138,6 +138,7 @@ def test_monitor_is_checked_against_the_metric_names():
         check_monitor("coco/APX", [metric])
 
 
+@pytest.mark.slow  # a CLI start (~5 s); check_run_config itself is tested above
 def test_train_cli_bad_value_is_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "posekit.cli.train", "trainer.max_epochs=abc"],

@@ -34,6 +34,7 @@ def _stored_cfg(marker, target="os.system"):
     }
 
 
+@pytest.mark.slow  # a CLI start (~5 s); the same file through evaluate() is in the default run below
 def test_eval_cli_runs_no_pickled_code(tmp_path, hostile):
     marker = tmp_path / "pwned"
     ckpt = hostile.save_hostile(tmp_path / "evil.ckpt", {"state_dict": {"model.w": torch.ones(1)}}, marker)
