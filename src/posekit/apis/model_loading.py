@@ -118,6 +118,7 @@ def init_model(
     pretrained: bool = False,
     metainfo: str | Mapping[str, Any] | None = None,
     use_ema: bool = True,
+    trust_checkpoint: bool = False,
 ) -> nn.Module:
     """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``), as
     MMPose's ``init_model(config, checkpoint, device)``.
@@ -143,6 +144,9 @@ def init_model(
         metainfo: dataset metainfo (name, YAML path or dict); default: the checkpoint's ``data.metainfo``,
             else ``'coco'``.
         use_ema: with a posekit checkpoint trained with EMA, ``False`` loads the raw (non-averaged) weights.
+        trust_checkpoint: unpickle checkpoints without restrictions (may run code they name; only for files you
+            trust). By default nothing in a checkpoint is executed (tensors, arrays and plain containers only) and a
+            stored config may only name allowlisted ``_target_`` classes.
 
     Returns:
         The estimator, with ``model.cfg`` (the configuration it was built from, a plain dict) and
@@ -160,7 +164,9 @@ def init_model(
             raise FileNotFoundError(f"init_model: checkpoint {spec!r} does not exist")
         if checkpoint is not None:
             raise ValueError(f"init_model: {spec!r} is already a checkpoint; do not pass checkpoint= as well")
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        from posekit.utils import check_targets, load_checkpoint_file
+
+        ckpt = load_checkpoint_file(path, map_location="cpu", trust_checkpoint=trust_checkpoint)
         if not isinstance(ckpt, Mapping) or "posekit_cfg" not in ckpt:
             raise ValueError(
                 f"init_model: {spec} has no stored posekit configuration (not written by posekit-train); pass the "
@@ -170,6 +176,7 @@ def init_model(
         cfg = dict(ckpt["posekit_cfg"])
         if "model" not in cfg:
             raise ValueError(f"init_model: the posekit_cfg stored in {spec} has no 'model' entry")
+        check_targets({"model": cfg["model"], "codec": cfg.get("codec")}, source=spec)
         model = build_model_from_cfg({"model": cfg["model"], **{k: cfg[k] for k in ("codec",) if k in cfg}})
         state = ckpt.get("state_dict")
         if not use_ema and "current_model_state" in ckpt:
@@ -207,7 +214,7 @@ def init_model(
             if pretrained and checkpoint is None:
                 checkpoint = pretrained_url(spec)
         if checkpoint is not None:
-            stored_meta = load_model_weights(model, checkpoint)
+            stored_meta = load_model_weights(model, checkpoint, trust_checkpoint=trust_checkpoint)
             if stored_meta is not None and metainfo is None:
                 cfg.setdefault("data", {})["metainfo"] = stored_meta
 
@@ -233,7 +240,7 @@ def _is_zoo_stem(name: str) -> bool:
     return name in list_configs(coco_topdown=True)
 
 
-def load_model_weights(model: nn.Module, checkpoint: str | os.PathLike) -> Any:
+def load_model_weights(model: nn.Module, checkpoint: str | os.PathLike, trust_checkpoint: bool = False) -> Any:
     """Load ``checkpoint`` (a local path or an http(s) URL, downloaded once) into an already built ``model``:
     a posekit checkpoint or a ``model.``-prefixed state_dict as is; anything else as an MMPose checkpoint,
     converted (strictly: every entry must fit; the conversion of a download is cached next to it).
@@ -248,7 +255,7 @@ def load_model_weights(model: nn.Module, checkpoint: str | os.PathLike) -> Any:
     downloaded = text.startswith(("http://", "https://"))
     if downloaded and load_cached_conversion(model, ck_path):
         return None
-    raw = load_checkpoint_file(ck_path)
+    raw = load_checkpoint_file(ck_path, trust_checkpoint=trust_checkpoint)
     if not isinstance(raw, Mapping):
         raise ValueError(f"init_model: {ck_path} holds a {type(raw).__name__}, not a checkpoint dict / state_dict")
     if "posekit_cfg" in raw:

@@ -12,7 +12,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, Interpolation
 T = TypeVar("T")
 
 USER_ERRORS = (
-    FileNotFoundError,
+    OSError,  # unreadable / undecodable files (FileNotFoundError included)
     ValueError,
     KeyError,
     ConfigAttributeError,
@@ -26,6 +26,7 @@ def guarded(prog: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     from hydra.errors import InstantiationException
 
     from posekit.engine.runner import PosekitError
+    from posekit.utils.errors import one_line
 
     try:
         return fn(*args, **kwargs)
@@ -35,7 +36,7 @@ def guarded(prog: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         cause = err
         while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
             cause = cause.__cause__
-        msg = " ".join(str(cause).split())
+        msg = one_line(cause)  # a DataLoader worker's error: its original line, not the flattened traceback
         if isinstance(err, InstantiationException) and cause is not err:
             where = str(err).split("\n")[0]
             msg = f"{msg} ({where})"

@@ -12,6 +12,8 @@ Usage::
 ``ckpt``, ``split``, ``output_dir``, ``use_ema``, ``batch_size`` and ``accelerator`` are posekit-eval's own keys
 (``conf/eval.yaml``); every other ``key=value`` / ``group=name`` overrides the run's configuration, which is
 re-composed from the Hydra overrides stored in the checkpoint (yours replace stored ones key by key).
+``trust_checkpoint=true`` unpickles the checkpoint without restrictions (only for files you trust; by default
+nothing in a checkpoint is executed, and a stored config may only name allowlisted ``_target_`` s).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from posekit.cli._common import fail, guarded, register_resolvers, run_hydra_app
 from posekit.config import RUN_INFO_KEY, hydra_run_info, merge_overrides, override_key
 
 PROG = "posekit-eval"
-OWN_KEYS = ("ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator")
+OWN_KEYS = ("ckpt", "split", "output_dir", "use_ema", "batch_size", "accelerator", "trust_checkpoint")
 
 
 def format_table(metrics: dict[str, float]) -> str:
@@ -44,7 +46,7 @@ def _stored_run_info(path: str) -> dict[str, Any] | None:
     import torch
 
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # posekit's own: plain data
     except Exception:  # noqa: BLE001 - not a zip checkpoint (mmap) or unreadable: evaluate() reports it
         return None
     info = ckpt.get(RUN_INFO_KEY) if isinstance(ckpt, dict) else None
@@ -89,6 +91,7 @@ def _evaluate(cfg: DictConfig) -> dict[str, float]:
         batch_size=int(cfg.batch_size) if cfg.batch_size else None,
         accelerator=str(cfg.accelerator),
         searchpath=info.get("searchpath", ()),
+        trust_checkpoint=bool(cfg.trust_checkpoint),
     )
     print(format_table(metrics))
     print(f"{PROG}: metrics written to {Path(output_dir) / 'metrics.json'}")

@@ -12,17 +12,39 @@ Examples::
 
 from __future__ import annotations
 
+import shlex
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
 from posekit.cli._common import guarded
 
 
+def _task_overrides() -> list[str]:
+    """This run's command-line overrides (shell-quoted), without ``ckpt_path``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        task = list(HydraConfig.get().overrides.task)
+    except ValueError:  # not inside a Hydra app
+        return ["<the same options>"]
+    return [shlex.quote(o) for o in task if not o.lstrip("+~").startswith("ckpt_path=")]
+
+
 @hydra.main(version_base="1.3", config_path="pkg://posekit.conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    from posekit.engine.callbacks import TrainingInterrupted
     from posekit.engine.runner import train
 
-    summary = guarded("posekit-train", train, cfg)
+    try:
+        summary = guarded("posekit-train", train, cfg)
+    except TrainingInterrupted as stop:  # SIGTERM -> 143, SIGINT -> 130, with the command that resumes
+        print(f"posekit-train: interrupted: {stop}", file=sys.stderr)
+        if stop.ckpt_path:
+            hint = " ".join(["posekit-train", *_task_overrides(), f"ckpt_path={shlex.quote(stop.ckpt_path)}"])
+            print(f"posekit-train: resume with: {hint}", file=sys.stderr)
+        sys.exit(stop.exit_code)
     print(f"posekit-train: run directory {summary['output_dir']}")
     metric = cfg.get("monitor")
     value = (summary.get("val") or {}).get(metric) if metric else None

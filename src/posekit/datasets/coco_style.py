@@ -36,6 +36,7 @@ from ..structures.bbox import bbox_cs2xyxy
 from .metainfo import load_metainfo
 from .mpii_format import parse_center_scale, parse_mpii_list
 from .pipeline_dataset import PipelineDataset
+from .validation import filter_data_with_counts, filter_instances
 
 __all__ = [
     "CocoStyleDataset",
@@ -204,7 +205,7 @@ class CocoStyleDataset(PipelineDataset):
         if self._fully_initialized:
             return
         data_list = self.load_data_list()
-        data_list = self.filter_data(data_list)
+        data_list = filter_data_with_counts(self, data_list)  # self.filter_data + counts (validation.py)
         if self._indices is not None:
             data_list = self._get_subset(data_list, self._indices)
         if not data_list:
@@ -498,7 +499,7 @@ class CocoStyleDataset(PipelineDataset):
         return True
 
     def _get_topdown_data_infos(self, instance_list: list[dict]) -> list[dict]:
-        return [d for d in instance_list if self._is_valid_instance(d)]
+        return filter_instances(self, instance_list)  # + NaN/Inf check, per-reason counts (validation.py)
 
     def filter_data(self, data_list: list[dict] | None = None) -> list[dict]:
         """Apply ``filter_cfg`` (``bbox_score_thr``, ``min_size``) to the loaded items."""

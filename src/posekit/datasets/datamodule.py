@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
+from posekit.datasets.resumable import die_with_parent
+from posekit.datasets.validation import set_bad_image_policy
 from posekit.structures import collate_pose_samples
 
 __all__ = ["PoseDataModule", "build_pipeline", "build_dataset"]
@@ -60,6 +63,8 @@ class PoseDataModule(pl.LightningDataModule):
         evaluators: metric configs (``_target_`` dicts) that fit this dataset; see :meth:`build_evaluators`.
         data_root, train_pipeline, val_pipeline, ann_file, val_ann_file, img_prefix: config conveniences referenced
             by the split configs (``conf/data/custom.yaml``: ``data.ann_file=...``); not used by the module itself.
+        on_bad_image: ``'error'`` (default) or ``'skip'``: what an empty / truncated / undecodable training image
+            does (skipped images are counted and named in warnings; evaluation images always raise).
         monitor: the evaluators' result name that selects the best checkpoint (``coco/AP``, ``PCK`` ...); the
             training config's ``monitor`` defaults to it.
         synthetic: if set, kwargs of :func:`posekit.datasets.synthetic.ensure_synthetic_dataset` and ``root``;
@@ -89,8 +94,10 @@ class PoseDataModule(pl.LightningDataModule):
         ann_file: str | None = None,
         val_ann_file: str | None = None,
         img_prefix: str | None = None,
+        on_bad_image: str | None = None,
     ) -> None:
         super().__init__()
+        self.on_bad_image = on_bad_image  # 'error' | 'skip' for training images (posekit.datasets.validation)
         self.monitor = monitor
         self.train_cfg = _plain(train)
         self.val_cfg = _plain(val)
@@ -186,6 +193,7 @@ class PoseDataModule(pl.LightningDataModule):
         if stage in (None, "fit") and self.train_dataset is None and self.train_cfg is not None:
             self.train_dataset = build_dataset(self._split_cfg("train"))
             self._check_not_empty(self.train_dataset, "train")
+            set_bad_image_policy(self.train_dataset, self.on_bad_image)
         if stage in (None, "fit", "validate") and self.val_dataset is None and self.val_cfg is not None:
             self.val_dataset = build_dataset(self._split_cfg("val"))
             self._check_not_empty(self.val_dataset, "val")
@@ -206,6 +214,7 @@ class PoseDataModule(pl.LightningDataModule):
         if self.train_dataset is None:
             self.setup("fit")
         self.train_dataset.pipeline = build_pipeline(pipeline)  # type: ignore[union-attr]
+        set_bad_image_policy(self.train_dataset, self.on_bad_image)
 
     def _loader(self, ds: Dataset, batch_size: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
         kwargs: dict[str, Any] = {}
@@ -220,6 +229,7 @@ class PoseDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             collate_fn=collate_pose_samples,
             drop_last=drop_last,
+            worker_init_fn=die_with_parent,  # workers get SIGKILL when the trainer dies (Linux)
             **kwargs,
         )
 
@@ -227,7 +237,21 @@ class PoseDataModule(pl.LightningDataModule):
         if self.train_dataset is None:
             raise RuntimeError("data.train is not configured")
         drop_last = len(self.train_dataset) > self.batch_size  # type: ignore[arg-type]
-        return self._loader(self.train_dataset, self.batch_size, shuffle=True, drop_last=drop_last)
+        # order and augmentations from (seed, epoch, position): exact mid-epoch resume (posekit.datasets.resumable)
+        from posekit.datasets.resumable import ResumableDataLoader  # noqa: PLC0415
+
+        seed = getattr(self, "seed", None)
+        return ResumableDataLoader(
+            self.train_dataset,
+            self.batch_size,
+            seed=torch.initial_seed() if seed is None else seed,  # pl.seed_everything(cfg.seed) set it
+            drop_last=drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.persistent_workers,
+            pin_memory=self.pin_memory,
+            collate_fn=collate_pose_samples,
+            **({"prefetch_factor": self.prefetch_factor} if self.num_workers > 0 and self.prefetch_factor else {}),
+        )
 
     def val_dataloader(self) -> DataLoader:
         if self.val_dataset is None:

@@ -5,7 +5,6 @@ Everything here takes a plain (Hydra/OmegaConf) config, so the same runs can be 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -20,8 +19,12 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from posekit.config import RUN_INFO_KEY, hydra_run_info, load_run_config
+from posekit.engine.callbacks import TrainingInterrupted
 from posekit.engine.checkpoint_io import AtomicCheckpointIO
 from posekit.engine.lit_module import PoseLitModule
+from posekit.engine.preflight import check_monitor, check_run_config
+from posekit.engine.resume import last_checkpoint_path, resume_checkpoint
+from posekit.utils import check_targets, load_checkpoint_file, write_json_atomic  # strict (no NaN), atomic
 
 __all__ = [
     "PosekitError",
@@ -38,16 +41,6 @@ __all__ = [
 
 class PosekitError(RuntimeError):
     """A user-facing error: the CLIs print its message on one line and exit with status 2."""
-
-
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
-    """Write JSON to ``path`` through a temporary file + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=float)
-    os.replace(tmp, path)
 
 
 def build_datamodule(cfg: DictConfig):
@@ -136,19 +129,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     Returns the summary written to ``metrics.json``.
     """
     start = time.time()
+    check_run_config(cfg)  # value types (trainer.max_epochs=abc) before anything is built
     pl.seed_everything(int(cfg.seed), workers=True)
+    ckpt_path = resume_checkpoint(cfg)  # `last`: this model+data's newest run; refuses overrides it cannot apply
     out_dir = Path(cfg.paths.output_dir)
     datamodule = build_datamodule(cfg)
     datamodule.check_files(("train", "val"))
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         datamodule.prepare_data()  # generated data must exist before the evaluators read their annotation file
     lit = build_lit_module(cfg, datamodule)
+    check_monitor(cfg.get("monitor"), lit.evaluators)  # monitor=coco/APX fails here, not after the first epoch
     trainer = build_trainer(cfg)
-    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg)
     if ckpt_path is None and hasattr(lit.model, "init_weights"):
         lit.model.init_weights()  # loads `init_cfg: {type: Pretrained, checkpoint: <local path>}` weights
+    interrupted: TrainingInterrupted | None = None
     if cfg.get("train", True):
-        trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path)
+        try:
+            trainer.fit(lit, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        except TrainingInterrupted as stop:  # SIGTERM/SIGINT: last.ckpt saved at this step
+            interrupted = stop
     metrics = dict(getattr(lit, "last_metrics", {}) or {})
     ckpt_cb = trainer.checkpoint_callback
     summary: dict[str, Any] = {
@@ -160,17 +159,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_model_score": float(ckpt_cb.best_model_score)
         if ckpt_cb is not None and ckpt_cb.best_model_score is not None
         else None,
-        "last_model_path": getattr(ckpt_cb, "last_model_path", None) or None,
+        "last_model_path": (interrupted.ckpt_path if interrupted else None) or last_checkpoint_path(trainer),
         "resumed_from": ckpt_path,
+        "status": "interrupted" if interrupted else "completed",
         "output_dir": str(out_dir),
     }
-    if cfg.get("test", False):
+    if cfg.get("test", False) and interrupted is None:
         test_ckpt = summary["best_model_path"] or None
-        trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=False)
+        trainer.test(lit, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True)
         summary["test"] = dict(getattr(lit, "last_metrics", {}) or {})
     summary["wall_time_s"] = round(time.time() - start, 2)
     if trainer.is_global_zero:
         write_json_atomic(summary, out_dir / "metrics.json")
+    if interrupted is not None:
+        raise interrupted
     return summary
 
 
@@ -195,6 +197,7 @@ def evaluate(
     batch_size: int | None = None,
     accelerator: str = "auto",
     searchpath: Sequence[str] = (),
+    trust_checkpoint: bool = False,
 ) -> dict[str, float]:
     """Evaluate a posekit checkpoint on the data of its stored configuration (optionally overridden).
 
@@ -204,9 +207,10 @@ def evaluate(
     path = Path(ckpt_path)
     if not path.exists():
         raise PosekitError(f"ckpt={ckpt_path}: no such file")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint_file(path, map_location="cpu", trust_checkpoint=trust_checkpoint)
     out = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="posekit_eval_")
     cfg = load_checkpoint_config(ckpt, str(path), overrides, out, searchpath)
+    check_targets(cfg, source=str(path))  # the stored config names only allowlisted classes
     datamodule = build_datamodule(cfg)
     if batch_size:
         datamodule.val_batch_size = int(batch_size)

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from posekit.utils.json_io import dump_json_strict
+
 from .base import BaseMetric, to_numpy
 from .functional import transform_ann, transform_pred, transform_sigmas
 from .nms import oks_nms, soft_oks_nms
@@ -61,7 +63,7 @@ def _dump_json_atomic(obj: Any, path: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, sort_keys=True, default=_json_default)
+            f.write(dump_json_strict(obj, sort_keys=True, indent=None, default=_json_default))  # no bare NaN
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

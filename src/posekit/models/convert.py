@@ -278,10 +278,13 @@ def convert_mmpose_state_dict(
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def _read_checkpoint(src: str | os.PathLike | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+def _read_checkpoint(
+    src: str | os.PathLike | Mapping[str, Any], trust_checkpoint: bool = False
+) -> tuple[Mapping[str, Any], str]:
     if isinstance(src, Mapping):
         return src, "the given state_dict"
-    return load_checkpoint_file(src, map_location="cpu"), os.fspath(src)
+    # never runs code from the file: mmengine objects in `meta` become inert stand-ins (posekit.utils.checkpoint_io)
+    return load_checkpoint_file(src, map_location="cpu", trust_checkpoint=trust_checkpoint), os.fspath(src)
 
 
 def _run_config(
@@ -352,6 +355,7 @@ def convert_mmpose_checkpoint(
     experiment: str | None = "auto",
     data_dir: str | os.PathLike | None = None,
     overrides: Sequence[str] = (),
+    trust_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Turn an MMPose checkpoint into a posekit checkpoint for a posekit model config.
 
@@ -370,6 +374,8 @@ def convert_mmpose_checkpoint(
         experiment: ``'auto'`` (the packaged experiment for this model + data, if any), a name, or ``None``.
         data_dir: store ``paths.data_dir`` (the folder holding ``coco/`` ...) in the configuration.
         overrides: more Hydra overrides for the stored configuration (``data.val.bbox_file=...``).
+        trust_checkpoint: unpickle the source without restrictions (only for files you trust); by default tensors
+            and arrays load and mmengine objects become inert stand-ins, nothing in the file is executed.
 
     Returns:
         the checkpoint: ``state_dict`` (``model.<key>`` -> tensor), ``posekit_cfg`` (resolved run configuration),
@@ -385,7 +391,7 @@ def convert_mmpose_checkpoint(
         if isinstance(src_path_or_state_dict, Mapping):
             raise ValueError("convert_mmpose_checkpoint: a state_dict has no file name; pass model_name_or_cfg")
         model_name_or_cfg = model_for_checkpoint(src_path_or_state_dict)
-    checkpoint, source = _read_checkpoint(src_path_or_state_dict)
+    checkpoint, source = _read_checkpoint(src_path_or_state_dict, trust_checkpoint)
     cfg, model_name = _run_config(model_name_or_cfg, data, num_keypoints, experiment, data_dir, overrides)
     run_info = None
     if model_name == model_name_or_cfg:  # composed from packaged configs: posekit-eval re-composes it

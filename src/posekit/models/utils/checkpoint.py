@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 import tempfile
-import types
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -119,42 +117,18 @@ def resolve_checkpoint_path(checkpoint: str | os.PathLike) -> Path:
 # --------------------------------------------------------------------------------------------------------------
 
 
-class _MissingClass:
-    """Stand-in for classes a checkpoint's metadata refers to but that are not importable (mmengine objects)."""
+def load_checkpoint_file(
+    checkpoint: str | os.PathLike, map_location: str | torch.device | None = "cpu", trust_checkpoint: bool = False
+) -> Any:
+    """Read a local checkpoint (see :func:`resolve_checkpoint_path` for remote addresses) without running code.
 
-    def __init__(self, *args, **kwargs):
-        self._args, self._kwargs = args, kwargs
-
-    def __setstate__(self, state):
-        self._state = state
-
-
-class _LenientUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            return type(name, (_MissingClass,), {"__module__": module})
-
-
-_lenient_pickle = types.SimpleNamespace(
-    Unpickler=_LenientUnpickler, load=lambda f, **kw: _LenientUnpickler(f, **kw).load(), __name__="lenient_pickle"
-)
-
-
-def load_checkpoint_file(checkpoint: str | os.PathLike, map_location: str | torch.device | None = "cpu") -> Any:
-    """``torch.load`` a local checkpoint (see :func:`resolve_checkpoint_path` for remote addresses).
-
-    Tries ``weights_only=True`` first; checkpoints whose metadata holds other objects (mmengine's message hub,
-    numpy arrays, configs) are then read with full unpickling, non-importable classes replaced by stand-ins.
-    Only load files you trust.
+    ``weights_only=True`` first; MMPose/mmengine checkpoints (mmengine objects, numpy arrays in ``meta``) are then
+    read by :func:`posekit.utils.checkpoint_io.restricted_load`: tensors and arrays load, other objects become
+    inert stand-ins. ``trust_checkpoint=True`` unpickles everything (only for files you trust).
     """
-    path = resolve_checkpoint_path(checkpoint)
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError):
-        logger.info("%s holds more than tensors; loading it with full unpickling", path)
-        return torch.load(path, map_location=map_location, weights_only=False, pickle_module=_lenient_pickle)
+    from posekit.utils.checkpoint_io import load_checkpoint_file as _safe_load
+
+    return _safe_load(resolve_checkpoint_path(checkpoint), map_location=map_location, trust_checkpoint=trust_checkpoint)
 
 
 def _is_state_dict(obj: Any) -> bool:
