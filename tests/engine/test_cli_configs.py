@@ -99,9 +99,10 @@ def test_user_config_folder_example_of_the_docs(tmp_path, testdata_dir, monkeypa
 
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
-    infer.main(["--config-dir", "my_configs", "model=my_net", f"weights={ckpt_path}", "photo.jpg", "output_dir=inf1"])
+    infer.main(["--config-dir", "my_configs", "model=my_net", f"weights={ckpt_path}", "photo.jpg", "output_dir=inf1",
+                "--det-model", "none"])
     assert "1 images, 1 people" in capsys.readouterr().out
-    infer.main([f"ckpt={ckpt_path}", "photo.jpg", "--kpt-thr", "0.5", "--device", "cpu"])
+    infer.main([f"ckpt={ckpt_path}", "photo.jpg", "--kpt-thr", "0.5", "--device", "cpu", "--det-model", "none"])
     assert "1 images, 1 people" in capsys.readouterr().out
     a = json.loads((tmp_path / "inf1" / "predictions.json").read_text())["images"][0]["instances"][0]
     pred = next((tmp_path / "outputs" / "infer" / "runs").glob("*/predictions.json"))
