@@ -16,7 +16,9 @@ model=mmpose/<stem>`` and ``build_model("<stem>")`` work), with MMPose's constru
 * ``_scope_`` (mmengine's registry scope, e.g. ``'mmdet'`` for CSPNeXt) is dropped: it is no constructor argument;
 * the codec becomes ``codec: {_target_: posekit.codecs.X, ...}`` and the head's ``decoder`` ``${codec}``; the
   multi-level MSPN/RSN configs keep the codec their head decodes with (the last level) as ``codec`` and the whole
-  list as ``target_codec`` (what MMPose's train pipeline gives ``GenerateTarget(encoder=..., multilevel=True)``);
+  list as ``target_codec`` with ``target_multilevel: true`` (MMPose's train pipeline has
+  ``GenerateTarget(encoder=codec_list, multilevel=True)``; a pipeline reads them with
+  ``encoder: ${oc.select:target_codec,${codec}}`` and ``multilevel: ${oc.select:target_multilevel,false}``);
 * the keypoint count 17 of the head (``out_channels`` / ``num_joints``; CPM's backbone ``out_channels`` and head
   ``in_channels``) becomes ``${num_keypoints}``;
 * ``metainfo=dict(from_file=...)`` is resolved to its ``flip_indices`` (all that the estimator reads from it).
@@ -206,7 +208,7 @@ def main() -> int:
             # the head decodes with the last. `codec` stays one codec (the data pipelines read codec.input_size)
             if model["head"].get("decoder") != codec[-1]:
                 raise SystemExit(f"{g['config']}: the head does not decode with the last codec level")
-            doc = {"codec": convert_codec(codec[-1]), "target_codec": convert_codec(codec)}
+            doc = {"codec": convert_codec(codec[-1]), "target_codec": convert_codec(codec), "target_multilevel": True}
             doc["model"] = convert_model(model, codec[-1], cfg_root)
         else:
             doc = {"codec": convert_codec(codec), "model": convert_model(model, codec, cfg_root)}
