@@ -14,8 +14,11 @@ model=mmpose/<stem>`` and ``build_model("<stem>")`` work), with MMPose's constru
   ``posekit.models.backbones.VisionTransformer``); every other nested dict (``norm_cfg``, ``init_cfg``,
   ``gau_cfg``, ``pose_cfg`` ...) stays MMPose's ``type:`` dict, which the component builds itself;
 * ``_scope_`` (mmengine's registry scope, e.g. ``'mmdet'`` for CSPNeXt) is dropped: it is no constructor argument;
-* the codec becomes ``codec: {_target_: posekit.codecs.X, ...}`` (a list for the multi-level MSPN/RSN codecs)
-  and the head's ``decoder`` its interpolation (``${codec}`` or ``${codec[i]}``);
+* the codec becomes ``codec: {_target_: posekit.codecs.X, ...}`` and the head's ``decoder`` ``${codec}``; the
+  multi-level MSPN/RSN configs keep the codec their head decodes with (the last level) as ``codec`` and the whole
+  list as ``target_codec`` with ``target_multilevel: true`` (MMPose's train pipeline has
+  ``GenerateTarget(encoder=codec_list, multilevel=True)``; a pipeline reads them with
+  ``encoder: ${oc.select:target_codec,${codec}}`` and ``multilevel: ${oc.select:target_multilevel,false}``);
 * the keypoint count 17 of the head (``out_channels`` / ``num_joints``; CPM's backbone ``out_channels`` and head
   ``in_channels``) becomes ``${num_keypoints}``;
 * ``metainfo=dict(from_file=...)`` is resolved to its ``flip_indices`` (all that the estimator reads from it).
@@ -161,7 +164,8 @@ def header(stem: str, info: dict | None, golden: dict) -> str:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: object) -> bool:  # no &id001 anchors for values that appear twice
+        return True
 
 
 def _repr_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
@@ -199,7 +203,15 @@ def main() -> int:
         codec = plain(cfg["codec"]) if "codec" in cfg else None
         if codec is None:
             raise SystemExit(f"{g['config']}: no `codec` variable")
-        doc = {"codec": convert_codec(codec), "model": convert_model(model, codec, cfg_root)}
+        if isinstance(codec, list):
+            # MSPN/RSN: MMPose's train pipeline encodes every level (GenerateTarget(encoder=codec, multilevel=True));
+            # the head decodes with the last. `codec` stays one codec (the data pipelines read codec.input_size)
+            if model["head"].get("decoder") != codec[-1]:
+                raise SystemExit(f"{g['config']}: the head does not decode with the last codec level")
+            doc = {"codec": convert_codec(codec[-1]), "target_codec": convert_codec(codec), "target_multilevel": True}
+            doc["model"] = convert_model(model, codec[-1], cfg_root)
+        else:
+            doc = {"codec": convert_codec(codec), "model": convert_model(model, codec, cfg_root)}
         text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
         (OUT_DIR / f"{stem}.yaml").write_text(header(stem, registry.get(stem), g) + text)
     print(f"wrote {len(golden)} configs to {OUT_DIR}")

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
-STEMS = ("rtmpose-t_8xb256-420e_coco-256x192",)
+# RTMPose-t: SimCC head, published file named unlike the config; LiteHRNet-18: heatmap head, MMPose 0.x file name
+STEMS = ("rtmpose-t_8xb256-420e_coco-256x192", "td-hm_litehrnet-18_8xb64-210e_coco-256x192")
+HEATMAP_STRIDE = 2  # heatmap outputs are stored at every 2nd row/column (the file stays small)
 SEED = 7
 CENTER = (320.0, 240.0)
 SCALE = (240.0, 320.0)
@@ -105,16 +107,22 @@ def main() -> int:
                 data = model.data_preprocessor({"inputs": [img], "data_samples": [ds]}, False)
                 outs = model(data["inputs"], None, mode="tensor")
                 outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
-                pred = model.predict(data["inputs"], data["data_samples"])[0].pred_instances
+                sample = model.predict(data["inputs"], data["data_samples"])[0]
+            pred = sample.pred_instances
             labels = {
                 k: np.asarray(pred[k], np.float32) for k in ("keypoint_x_labels", "keypoint_y_labels") if k in pred
             }
-            top2 = [np.sort(v.reshape(v.shape[-2], -1), axis=-1)[:, -2:] for v in labels.values()]
+            # flip-averaged outputs the keypoints are decoded from: SimCC x/y labels, or the heatmaps
+            decoded_from = list(labels.values()) or [np.asarray(sample.pred_fields.heatmaps)]
+            top2 = [np.sort(v.reshape(17, -1), axis=-1)[:, -2:] for v in decoded_from]  # per keypoint
             margin = min(float((t[:, 1] - t[:, 0]).min()) for t in top2)
             if best is None or margin > best[0]:
                 best = (margin, seed, outs, pred, labels)
         margin, seed, outs, pred, labels = best
-        arrays = {f"out_{i}": o.numpy().astype(np.float32) for i, o in enumerate(outs)}
+        arrays = {
+            f"out_{i}": (o[..., ::HEATMAP_STRIDE, ::HEATMAP_STRIDE] if o.ndim == 4 else o).numpy().astype(np.float32)
+            for i, o in enumerate(outs)
+        }
         arrays.update(labels)
         arrays.update(
             keypoints=np.asarray(pred.keypoints, np.float64),

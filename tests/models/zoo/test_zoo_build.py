@@ -71,3 +71,17 @@ def test_udp_and_dark_codecs_follow_the_config():
     assert dark.head.decoder.unbiased and tuple(dark.head.decoder.heatmap_size) == (72, 96)
     assert dark.head.decoder.blur_kernel_size == 17
     assert type(vit.head.decoder).__name__ == "UDPHeatmap" and vit.test_cfg["shift_heatmap"] is False
+
+
+def test_train_config_composes_with_a_stem():
+    """``posekit-train model=mmpose/<stem>``: the stem's YAML sets the global ``codec`` the data pipeline reads."""
+    from hydra import compose, initialize_config_dir
+
+    from posekit import conf_dir
+
+    stem = "td-hm_hrnet-w32_8xb64-210e_coco-384x288"
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+        cfg = compose(config_name="train", overrides=[f"model=mmpose/{stem}", "data=coco"])
+    assert cfg.model.backbone._target_ == "posekit.models.backbones.HRNet"
+    assert list(cfg.codec.input_size) == [288, 384] and cfg.codec.sigma == 3
+    assert cfg.model.head.out_channels == cfg.num_keypoints == 17
