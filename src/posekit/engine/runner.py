@@ -50,7 +50,7 @@ def build_datamodule(cfg: DictConfig):
 
 def build_lit_module(cfg: DictConfig, datamodule=None) -> PoseLitModule:
     """``cfg.model`` + optimisation settings -> :class:`PoseLitModule` with the data's evaluators."""
-    model = instantiate(cfg.model)
+    model = instantiate(cfg.model, _convert_="all")  # plain lists/dicts (e.g. MSPNHead's per-stage losses)
     evaluators = datamodule.build_evaluators() if datamodule is not None else []
     return PoseLitModule(
         model,
