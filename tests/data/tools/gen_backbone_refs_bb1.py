@@ -1,0 +1,191 @@
+"""Reference outputs of MMPose 1.3.2's AlexNet, VGG, CPM(+CPMHead), HourglassNet(+CPMHead),
+MSPN / RSN (+MSPNHead), SCNet, ResNeSt, ResNeXt, SEResNet and ResNetV1d-101,
+for ``tests/models/backbones/test_forward_refs_bb1.py``.
+
+Run with MMPose's own Python (from the repository root)::
+
+    /opt/mmref/bin/python tests/data/tools/gen_backbone_refs_bb1.py
+
+Each case builds the MMPose module(s) from the constructor arguments below (small widths where the arguments
+allow), fills the state_dict with ``tests/models/backbones/seeded_weights.py`` (non-trivial BN statistics), runs an
+eval-mode forward on a seeded input and writes ``tests/data/golden/backbones/<case>.npz``: ``meta`` (JSON: the
+MMPose configs, seeds, input shape, state_dict layout), ``backbone_out_<i>`` (nested outputs flattened in order) and
+``head_out_<i>``. The weights and the input are regenerated from their seeds, not stored, so the files stay small.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests" / "models" / "backbones"))
+from seeded_weights import seeded_input, seeded_state  # noqa: E402
+
+OUT = ROOT / "tests" / "data" / "golden" / "backbones"
+
+CASES = {
+    "alexnet": dict(backbone=dict(type="AlexNet", num_classes=-1), input=(1, 3, 96, 96)),
+    "vgg11_bn": dict(
+        backbone=dict(
+            type="VGG", depth=11, num_stages=3, dilations=(1, 1, 1), norm_cfg=dict(type="BN"), out_indices=(0, 2)
+        ),
+        input=(1, 3, 16, 16),
+    ),
+    "vgg13_plain_nolastpool": dict(
+        backbone=dict(
+            type="VGG", depth=13, num_stages=2, dilations=(1, 2), out_indices=(1,), with_last_pool=False, ceil_mode=True
+        ),
+        input=(1, 3, 14, 14),
+    ),
+    "cpm": dict(
+        backbone=dict(type="CPM", in_channels=3, out_channels=5, feat_channels=16, middle_channels=8, num_stages=3),
+        head=dict(
+            type="CPMHead", in_channels=5, out_channels=5, num_stages=3, deconv_out_channels=None, final_layer=None
+        ),
+        input=(1, 3, 64, 48),
+    ),
+    "hourglass": dict(
+        backbone=dict(
+            type="HourglassNet",
+            downsample_times=2,
+            num_stacks=2,
+            stage_channels=(256, 32, 48),
+            stage_blocks=(1, 1, 2),
+            feat_channel=16,
+        ),
+        head=dict(
+            type="CPMHead",
+            in_channels=16,
+            out_channels=5,
+            num_stages=2,
+            deconv_out_channels=(8,),
+            deconv_kernel_sizes=(4,),
+        ),
+        input=(1, 3, 32, 32),
+    ),
+    "mspn": dict(
+        backbone=dict(type="MSPN", unit_channels=16, num_stages=2, num_units=3, num_blocks=[1, 2, 1]),
+        head=dict(
+            type="MSPNHead",
+            num_stages=2,
+            num_units=3,
+            out_shape=(8, 6),
+            unit_channels=16,
+            out_channels=5,
+            level_indices=[0, 1, 2, 1, 2, 3],
+        ),
+        input=(1, 3, 32, 24),
+    ),
+    "rsn_prm": dict(
+        backbone=dict(
+            type="RSN", unit_channels=16, num_stages=2, num_units=2, num_blocks=[2, 1], num_steps=3, expand_times=8
+        ),
+        head=dict(
+            type="MSPNHead",
+            num_stages=2,
+            num_units=2,
+            out_shape=(8, 6),
+            unit_channels=16,
+            out_channels=5,
+            use_prm=True,
+            level_indices=[0, 1, 1, 2],
+        ),
+        input=(1, 3, 32, 24),
+    ),
+    "scnet50": dict(
+        backbone=dict(type="SCNet", depth=50, stem_channels=16, base_channels=16, out_indices=(3,)),
+        input=(1, 3, 128, 128),  # the calibration path pools 4x4: every layer-4 map must be >= 4x4
+    ),
+    "resnest50": dict(
+        backbone=dict(type="ResNeSt", depth=50, stem_channels=16, base_channels=16, out_indices=(1, 3)),
+        input=(1, 3, 32, 32),
+    ),
+    "resnest50_groups": dict(
+        backbone=dict(
+            type="ResNeSt",
+            depth=50,
+            stem_channels=16,
+            base_channels=16,
+            groups=2,
+            width_per_group=8,
+            radix=2,
+            reduction_factor=2,
+            out_indices=(3,),
+        ),
+        input=(1, 3, 32, 32),
+    ),
+    "resnext50": dict(
+        backbone=dict(
+            type="ResNeXt",
+            depth=50,
+            stem_channels=16,
+            base_channels=16,
+            groups=4,
+            width_per_group=4,
+            out_indices=(1, 3),
+        ),
+        input=(1, 3, 32, 32),
+    ),
+    "seresnet50": dict(
+        backbone=dict(type="SEResNet", depth=50, stem_channels=16, base_channels=16, se_ratio=4, out_indices=(1, 3)),
+        input=(1, 3, 32, 32),
+    ),
+    "resnetv1d101": dict(
+        backbone=dict(type="ResNetV1d", depth=101, stem_channels=16, base_channels=8, out_indices=(0, 3)),
+        input=(1, 3, 32, 32),
+    ),
+}
+
+
+def _flatten(x) -> list[np.ndarray]:
+    if isinstance(x, torch.Tensor):
+        return [x.detach().numpy()]
+    return [a for item in x for a in _flatten(item)]
+
+
+def main() -> None:
+    import mmpose.models  # noqa: F401  (registers the modules)
+    from mmpose.registry import MODELS
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for seed, (name, case) in enumerate(CASES.items()):
+        torch.manual_seed(0)
+        parts = {"backbone": MODELS.build(dict(case["backbone"]))}
+        if "head" in case:
+            parts["head"] = MODELS.build(dict(case["head"]))
+        layout = {}
+        for i, (part, module) in enumerate(parts.items()):
+            module.eval()
+            keys = [(k, list(v.shape)) for k, v in module.state_dict().items()]
+            state = seeded_state(keys, seed=1000 * seed + i)
+            module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+            layout[part] = keys
+        x = torch.from_numpy(seeded_input(case["input"], seed=1000 * seed + 7))
+        arrays = {}
+        with torch.no_grad():
+            feats = parts["backbone"](x)
+            for j, a in enumerate(_flatten(feats)):
+                arrays[f"backbone_out_{j}"] = a
+            if "head" in parts:
+                for j, a in enumerate(_flatten(parts["head"](feats))):
+                    arrays[f"head_out_{j}"] = a
+        meta = dict(
+            backbone=case["backbone"],
+            head=case.get("head"),
+            weight_seeds={part: 1000 * seed + i for i, part in enumerate(parts)},
+            input_seed=1000 * seed + 7,
+            input_shape=list(case["input"]),
+            layout=layout,
+        )
+        path = OUT / f"{name}.npz"
+        np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+        print(f"{path.name}: {path.stat().st_size / 1024:.1f} KB, outputs {[tuple(v.shape) for v in arrays.values()]}")
+
+
+if __name__ == "__main__":
+    main()
