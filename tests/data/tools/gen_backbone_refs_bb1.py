@@ -142,6 +142,71 @@ CASES = {
 }
 
 
+# MSPNHead.loss: per-output losses (MSE x0.25 on coarse units, OHKM on the finest) against multilevel targets
+HEAD_LOSS = dict(
+    head=dict(
+        type="MSPNHead",
+        num_stages=2,
+        num_units=2,
+        out_shape=(8, 6),
+        unit_channels=8,
+        out_channels=9,
+        level_indices=[0, 1, 1, 2],
+        loss=[
+            dict(type="KeypointMSELoss", use_target_weight=True, loss_weight=0.25),
+            dict(type="KeypointOHKMMSELoss", use_target_weight=True, loss_weight=1.0),
+        ]
+        * 2,
+    ),
+    batch=2,
+    levels=4,  # one more than level_indices uses: acc_pose masks with the last level's weights, as MMPose
+    feat_shapes=[(8, 2, 2), (8, 4, 3)],
+)
+
+
+def gen_head_loss() -> None:
+    """``mspn_head_loss.npz``: ``meta``, ``heatmaps`` (B, L, K, H, W), ``keypoint_weights`` (B, L, K), ``loss_kpt``,
+    ``acc_pose``; the features are ``seeded_input`` of ``feat_shapes`` (seeds in meta)."""
+    from mmengine.structures import InstanceData
+    from mmpose.registry import MODELS
+    from mmpose.structures import MultilevelPixelData, PoseDataSample
+
+    cfg = HEAD_LOSS
+    head = MODELS.build(dict(cfg["head"])).eval()
+    keys = [(k, list(v.shape)) for k, v in head.state_dict().items()]
+    head.load_state_dict({k: torch.from_numpy(v) for k, v in seeded_state(keys, seed=77).items()}, strict=True)
+    b, levels, k = cfg["batch"], cfg["levels"], cfg["head"]["out_channels"]
+    feats = [
+        [torch.from_numpy(seeded_input((b, *shape), seed=100 * s + u)) for u, shape in enumerate(cfg["feat_shapes"])]
+        for s in range(2)
+    ]
+    rng = np.random.RandomState(5)
+    heatmaps = rng.uniform(0, 1, (b, levels, k, 8, 6)).astype(np.float32) ** 4
+    weights = (rng.uniform(0, 1, (b, levels, k)) > 0.2).astype(np.float32)
+    samples = []
+    for i in range(b):
+        d = PoseDataSample()
+        d.gt_fields = MultilevelPixelData()
+        d.gt_fields.heatmaps = [torch.from_numpy(heatmaps[i, lv]) for lv in range(levels)]
+        d.gt_instance_labels = InstanceData(keypoint_weights=torch.from_numpy(weights[i][:, None]))  # (L, N=1, K)
+        samples.append(d)
+    with torch.no_grad():
+        losses = head.loss(feats, samples)
+    meta = dict(
+        head=cfg["head"], weight_seed=77, feat_shapes=cfg["feat_shapes"], batch=b, feat_seeds="100 * stage + unit"
+    )
+    path = OUT / "mspn_head_loss.npz"
+    np.savez_compressed(
+        path,
+        meta=np.array(json.dumps(meta)),
+        heatmaps=heatmaps,
+        keypoint_weights=weights,
+        loss_kpt=losses["loss_kpt"].numpy(),
+        acc_pose=np.asarray(float(losses["acc_pose"])),
+    )
+    print(f"{path.name}: loss_kpt {float(losses['loss_kpt']):.6f}, acc_pose {float(losses['acc_pose']):.4f}")
+
+
 def _flatten(x) -> list[np.ndarray]:
     if isinstance(x, torch.Tensor):
         return [x.detach().numpy()]
@@ -185,6 +250,7 @@ def main() -> None:
         path = OUT / f"{name}.npz"
         np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
         print(f"{path.name}: {path.stat().st_size / 1024:.1f} KB, outputs {[tuple(v.shape) for v in arrays.values()]}")
+    gen_head_loss()
 
 
 if __name__ == "__main__":

@@ -77,3 +77,35 @@ def test_outputs_match_mmpose(case, golden_dir):
         _assert_close(_flatten(feats), ref, "backbone_out_")
         if "head" in modules:
             _assert_close(_flatten(modules["head"](feats)), ref, "head_out_")
+
+
+def test_mspn_head_loss_matches_mmpose(golden_dir):
+    """Per-output losses (MSE x0.25 / OHKM) against each output's target level, summed, as MMPose's MSPNHead."""
+    from posekit.structures import PoseBatch
+
+    ref = dict(np.load(golden_dir / "backbones" / "mspn_head_loss.npz"))
+    meta = json.loads(str(ref["meta"]))
+    head = build_object(dict(meta["head"]), what="head")
+    layout = [(k, tuple(v.shape)) for k, v in head.state_dict().items()]
+    head.load_state_dict({k: torch.from_numpy(v) for k, v in seeded_state(layout, seed=meta["weight_seed"]).items()})
+    head.eval()
+    b = meta["batch"]
+    feats = [
+        [torch.from_numpy(seeded_input((b, *shape), seed=100 * s + u)) for u, shape in enumerate(meta["feat_shapes"])]
+        for s in range(2)
+    ]
+    targets = {
+        "heatmaps": torch.from_numpy(ref["heatmaps"]),
+        "keypoint_weights": torch.from_numpy(ref["keypoint_weights"]),
+    }
+    batch = PoseBatch(
+        inputs=torch.zeros(b, 3, 32, 24),
+        targets=targets,
+        centers=torch.zeros(b, 2),
+        scales=torch.ones(b, 2),
+        metas=[{}] * b,
+    )
+    with torch.no_grad():
+        losses = head.loss(feats, batch)
+    torch.testing.assert_close(losses["loss_kpt"], torch.tensor(float(ref["loss_kpt"])), rtol=1e-5, atol=1e-7)
+    assert float(losses["acc_pose"]) == pytest.approx(float(ref["acc_pose"]), abs=1e-6)
