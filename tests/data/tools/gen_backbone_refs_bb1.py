@@ -28,6 +28,8 @@ from seeded_weights import seeded_input, seeded_state  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "golden" / "backbones"
 
+FLIP_INDICES = [0, 2, 1, 4, 3]  # the 5 keypoints of the cases with a head: nose, left/right eye, left/right ear
+
 CASES = {
     "alexnet": dict(backbone=dict(type="AlexNet", num_classes=-1), input=(1, 3, 96, 96)),
     "vgg11_bn": dict(
@@ -65,8 +67,10 @@ CASES = {
             num_stages=2,
             deconv_out_channels=(8,),
             deconv_kernel_sizes=(4,),
+            decoder=dict(type="MSRAHeatmap", input_size=(32, 32), heatmap_size=(16, 16), sigma=2),
         ),
         input=(1, 3, 32, 32),
+        predict=dict(flip_test=True, flip_mode="heatmap", shift_heatmap=True),
     ),
     "mspn": dict(
         backbone=dict(type="MSPN", unit_channels=16, num_stages=2, num_units=3, num_blocks=[1, 2, 1]),
@@ -78,8 +82,10 @@ CASES = {
             unit_channels=16,
             out_channels=5,
             level_indices=[0, 1, 2, 1, 2, 3],
+            decoder=dict(type="MegviiHeatmap", input_size=(24, 32), heatmap_size=(6, 8), kernel_size=5),
         ),
         input=(1, 3, 32, 24),
+        predict=dict(flip_test=True, flip_mode="heatmap", shift_heatmap=False),
     ),
     "rsn_prm": dict(
         backbone=dict(
@@ -239,12 +245,22 @@ def main() -> None:
             if "head" in parts:
                 for j, a in enumerate(_flatten(parts["head"](feats))):
                     arrays[f"head_out_{j}"] = a
+            if "predict" in case:  # flip test: keypoints (1, K, 2) in crop pixels and scores (1, K)
+                from mmpose.structures import PoseDataSample
+
+                sample = PoseDataSample(metainfo=dict(flip_indices=FLIP_INDICES))
+                feats_flip = parts["backbone"](x.flip(-1))
+                (pred,) = parts["head"].predict([feats, feats_flip], [sample], test_cfg=dict(case["predict"]))
+                arrays["pred_keypoints"] = np.asarray(pred.keypoints, dtype=np.float32)
+                arrays["pred_scores"] = np.asarray(pred.keypoint_scores, dtype=np.float32)
         meta = dict(
             backbone=case["backbone"],
             head=case.get("head"),
             weight_seeds={part: 1000 * seed + i for i, part in enumerate(parts)},
             input_seed=1000 * seed + 7,
             input_shape=list(case["input"]),
+            predict=case.get("predict"),
+            flip_indices=FLIP_INDICES,
             layout=layout,
         )
         path = OUT / f"{name}.npz"

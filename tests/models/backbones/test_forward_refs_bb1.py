@@ -4,7 +4,8 @@ SEResNet and ResNetV1d-101 compute MMPose 1.3.2's outputs.
 ``tests/data/golden/backbones/<case>.npz`` (``tests/data/tools/gen_backbone_refs_bb1.py``, run with MMPose) holds
 the MMPose constructor arguments, its state_dict layout and its eval-mode outputs for seeded weights (random BN
 statistics included) and a seeded input; here the posekit module is built from the same arguments, must take the
-same weights with ``strict=True`` and must give the same outputs (relative error < 1e-4).
+same weights with ``strict=True`` and must give the same outputs (relative error < 1e-4); with a head and a
+decoder, also MMPose's flip-test keypoints (< 1e-3 px) and scores.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 import torch
 
 from posekit.models.builder import build_object
+from posekit.structures import PoseBatch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from seeded_weights import seeded_input, seeded_state  # noqa: E402
@@ -77,12 +79,23 @@ def test_outputs_match_mmpose(case, golden_dir):
         _assert_close(_flatten(feats), ref, "backbone_out_")
         if "head" in modules:
             _assert_close(_flatten(modules["head"](feats)), ref, "head_out_")
+        if meta.get("predict"):  # MMPose's flip-test keypoints (crop pixels) and scores
+            batch = PoseBatch(
+                inputs=x,
+                targets={},
+                centers=torch.zeros(1, 2),
+                scales=torch.ones(1, 2),
+                metas=[{"flip_indices": meta["flip_indices"]}],
+            )
+            feats_flip = modules["backbone"](x.flip(-1))
+            keypoints, scores = modules["head"].predict([feats, feats_flip], batch, test_cfg=dict(meta["predict"]))
+            assert keypoints.shape == (1, 1, *ref["pred_keypoints"].shape[1:])
+            np.testing.assert_allclose(keypoints[:, 0].numpy(), ref["pred_keypoints"], atol=1e-3)
+            np.testing.assert_allclose(scores[:, 0].numpy(), ref["pred_scores"], rtol=1e-4, atol=1e-6)
 
 
 def test_mspn_head_loss_matches_mmpose(golden_dir):
     """Per-output losses (MSE x0.25 / OHKM) against each output's target level, summed, as MMPose's MSPNHead."""
-    from posekit.structures import PoseBatch
-
     ref = dict(np.load(golden_dir / "backbones" / "mspn_head_loss.npz"))
     meta = json.loads(str(ref["meta"]))
     head = build_object(dict(meta["head"]), what="head")
