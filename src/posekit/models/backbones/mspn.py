@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils.checkpoint import get_state_dict, load_checkpoint_file, load_state_dict
 from ..utils.layers import ConvModule, to_builtin
 from .base import BaseBackbone
 from .resnet import Bottleneck as _Bottleneck
@@ -340,6 +341,30 @@ class MSPN(BaseBackbone):
             for i in range(num_stages)
         )
         self.reset_parameters()
+
+    def init_weights(self) -> None:
+        """As MMPose: a ``Pretrained`` ``init_cfg`` holding an ImageNet ResNet (``torchvision://resnet50`` in the
+        configs; a local file here) initialises the stem (``conv1`` / ``bn1`` -> ``top.top.0.conv`` / ``.bn``) and
+        the encoder of every stage (``layerX...``, shortcut ``downsample.0`` / ``.1`` -> ``downsample.conv`` /
+        ``.bn``); entries that do not fit are skipped. Other ``init_cfg`` s: :meth:`BaseBackbone.init_weights`."""
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get("type") == "Pretrained"):
+            super().init_weights()
+            return
+        if "checkpoint" not in cfg:
+            raise KeyError("MSPN: init_cfg of type 'Pretrained' needs a 'checkpoint' path")
+        state = get_state_dict(load_checkpoint_file(cfg["checkpoint"]), source=str(cfg["checkpoint"]))
+        top, encoder = {}, {}
+        for key, value in state.items():
+            if key.startswith("layer"):
+                encoder[key.replace("downsample.0", "downsample.conv").replace("downsample.1", "downsample.bn")] = value
+            elif key.startswith("conv1"):
+                top[key.replace("conv1", "top.0.conv")] = value
+            elif key.startswith("bn1"):
+                top[key.replace("bn1", "top.0.bn")] = value
+        load_state_dict(self.top, top)
+        for stage in self.multi_stage_mspn:
+            load_state_dict(stage.downsample, encoder)
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         out_feats = []
