@@ -63,6 +63,10 @@ class HourglassNet(BaseBackbone):
         norm_cfg: norm layer config.
         init_cfg: see :class:`BaseBackbone`; default Normal(0.001) convs, ones for norms.
 
+    The stem (``stem.0`` conv, ``stem.1`` basic block) outputs ``stage_channels[0]`` channels through
+    ``stage_channels[0] // 2``: MMPose writes 128 / 256 there, so it builds only ``stage_channels[0] == 256``, where
+    the two agree; narrower first stages work here too.
+
     ``forward(x)`` returns a list of ``num_stacks`` maps ``(B, feat_channel, H/4, W/4)``.
     """
 
