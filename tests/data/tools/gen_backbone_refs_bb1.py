@@ -141,6 +141,27 @@ CASES = {
         backbone=dict(type="SEResNet", depth=50, stem_channels=16, base_channels=16, se_ratio=4, out_indices=(1, 3)),
         input=(1, 3, 32, 32),
     ),
+    "litehrnet_30_narrow": dict(  # LiteHRNet-30's module counts (3, 8, 3) at a quarter of its widths
+        backbone=dict(
+            type="LiteHRNet",
+            in_channels=3,
+            extra=dict(
+                stem=dict(stem_channels=16, out_channels=16, expand_ratio=1),
+                num_stages=3,
+                stages_spec=dict(
+                    num_modules=(3, 8, 3),
+                    num_branches=(2, 3, 4),
+                    num_blocks=(2, 2, 2),
+                    module_type=("LITE", "LITE", "LITE"),
+                    with_fuse=(True, True, True),
+                    reduce_ratios=(8, 8, 8),
+                    num_channels=((10, 20), (10, 20, 40), (10, 20, 40, 80)),
+                ),
+                with_head=True,
+            ),
+        ),
+        input=(1, 3, 64, 64),
+    ),
     "resnetv1d101": dict(
         backbone=dict(type="ResNetV1d", depth=101, stem_channels=16, base_channels=8, out_indices=(0, 3)),
         input=(1, 3, 32, 32),

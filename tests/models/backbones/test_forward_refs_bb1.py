@@ -38,6 +38,7 @@ CASES = [
     "resnext50",
     "seresnet50",
     "resnetv1d101",
+    "litehrnet_30_narrow",
 ]
 
 
