@@ -161,6 +161,7 @@ class Bottleneck(_ResidualBlock):
         assert style in ("pytorch", "caffe")
         super().__init__(in_channels, out_channels, expansion, stride, dilation, style, with_cp)
         norm_cfg = _default_bn(norm_cfg)
+        self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
         self.conv1_stride, self.conv2_stride = (1, stride) if style == "pytorch" else (stride, 1)
 
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
@@ -374,7 +375,7 @@ class ResNet(BaseBackbone):
         _in_channels = stem_channels
         _out_channels = base_channels * self.expansion
         for i, num_blocks in enumerate(self.stage_blocks):
-            res_layer = ResLayer(
+            res_layer = self.make_res_layer(
                 block=self.block,
                 num_blocks=num_blocks,
                 in_channels=_in_channels,
@@ -397,6 +398,10 @@ class ResNet(BaseBackbone):
         self.feat_dim = res_layer[-1].out_channels
         self.reset_parameters()
         self._freeze_stages()
+
+    def make_res_layer(self, **kwargs) -> ResLayer:
+        """One stage; subclasses (ResNeXt, SEResNet, ResNeSt) add their block arguments here."""
+        return ResLayer(**kwargs)
 
     def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:

@@ -5,8 +5,10 @@ API (``docs/CONTRACTS.md``): ``forward(feats)``, ``loss(feats, batch, train_cfg=
 """
 
 from .base_head import BaseHead
+from .cpm_head import CPMHead
 from .heatmap_head import HeatmapHead
 from .integral_regression_head import DSNTHead, IntegralRegressionHead
+from .mspn_head import MSPNHead
 from .regression_head import RegressionHead, RLEHead
 from .rtmcc_head import RTMCCHead
 from .simcc_head import SimCCHead
@@ -23,9 +25,11 @@ from .vis_head import VisPredictHead
 
 __all__ = [
     "BaseHead",
+    "CPMHead",
     "DSNTHead",
     "HeatmapHead",
     "IntegralRegressionHead",
+    "MSPNHead",
     "RLEHead",
     "RTMCCHead",
     "RegressionHead",
