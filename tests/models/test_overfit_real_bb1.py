@@ -1,7 +1,8 @@
 """The bb1 families train on real data: MSPN / RSN (+ MSPNHead on multilevel Megvii targets), HourglassNet
 (+ CPMHead) and the ResNet variants (SCNet, ResNeSt, ResNeXt, SEResNet, ResNetV1d-101 + HeatmapHead), AlexNet and
 VGG overfit the 12 annotated people of MMPose's four real COCO test images (``tests/data/mmpose_testdata/coco``):
-the loss falls and PCK@0.05 (bbox) of the flip-test predictions rises.
+the loss falls and PCK@0.05 (bbox) of the flip-test predictions rises. CPM (fixed wide 9x9/11x11 convs) only
+shows its loss falling on 4 small crops.
 
 Small widths/depths where the architectures allow (CPU). Dataset -> val-style pipeline + ``GenerateTarget`` ->
 ``collate_pose_samples`` -> ``PoseDataPreprocessor`` -> ``TopdownPoseEstimator.loss`` (Adam) -> ``predict``
@@ -19,6 +20,7 @@ from posekit.datasets.transforms import GenerateTarget, GetBBoxCenterScale, Load
 from posekit.evaluation import PCKAccuracy
 from posekit.models import TopdownPoseEstimator
 from posekit.models.backbones import (
+    CPM,
     MSPN,
     RSN,
     VGG,
@@ -39,7 +41,7 @@ HEATMAP_SIZE = (24, 32)
 TEST_CFG = dict(flip_test=True, flip_mode="heatmap", shift_heatmap=False)
 
 
-def _batch(testdata_dir, encoder, multilevel: bool = False, input_size: tuple[int, int] = INPUT_SIZE):
+def _samples(testdata_dir, encoder, multilevel: bool = False, input_size: tuple[int, int] = INPUT_SIZE):
     root = testdata_dir / "coco"
     pipeline = [
         LoadImage(),
@@ -49,7 +51,11 @@ def _batch(testdata_dir, encoder, multilevel: bool = False, input_size: tuple[in
         PackPoseInputs(),
     ]
     dataset = CocoStyleDataset(ann_file=str(root / "test_coco.json"), data_prefix={"img": str(root)}, pipeline=pipeline)
-    return collate_pose_samples([dataset[i] for i in range(len(dataset))])
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def _batch(testdata_dir, encoder, multilevel: bool = False, input_size: tuple[int, int] = INPUT_SIZE):
+    return collate_pose_samples(_samples(testdata_dir, encoder, multilevel, input_size))
 
 
 def _pck(model, inputs, batch) -> float:
@@ -196,3 +202,29 @@ def test_vgg_overfits_real_coco_people(testdata_dir):
     assert last < 0.5 * first, (first, last)
     # 12x16 heatmaps: one heatmap pixel is already ~0.1 of the box
     assert before < 0.3 and after > 0.5, (before, after)
+
+
+@pytest.mark.slow
+def test_cpm_trains_on_real_coco_people(testdata_dir):
+    """CPM as MMPose's COCO config (6 stages, identity CPMHead summing the stage losses). Its 9x9 / 11x11 convs
+    are fixed at 128-512 channels, too costly for a CPU overfit: 4 crops of 64x48, 30 steps, the loss must fall."""
+    torch.manual_seed(0)
+    codec = _msra(heatmap_size=(6, 8), input_size=(48, 64))
+    backbone = CPM(in_channels=3, out_channels=17, feat_channels=32, num_stages=6)
+    head = CPMHead(
+        in_channels=17, out_channels=17, num_stages=6, deconv_out_channels=None, final_layer=None, decoder=codec
+    )
+    model = _estimator(backbone, head)
+    batch = collate_pose_samples(_samples(testdata_dir, codec, input_size=(48, 64))[:4])
+    inputs = model.data_preprocessor(batch.inputs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with torch.no_grad():
+        losses = [float(model.loss(inputs, batch)["loss_kpt"])]
+    for _ in range(30):
+        loss = model.loss(inputs, batch)["loss_kpt"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert all(p.grad is not None for p in model.parameters())
+    assert losses[-1] < 0.5 * losses[0], losses
