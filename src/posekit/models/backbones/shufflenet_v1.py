@@ -110,7 +110,38 @@ class ShuffleUnit(nn.Module):
         return self._inner_forward(x)
 
 
-class ShuffleNetV1(BaseBackbone):
+class ShuffleNetBase(BaseBackbone):
+    """What ShuffleNetV1 and V2 share (as MMPose's two classes do, line for line): ``conv1`` + ``maxpool`` stem,
+    ``layers`` stages, normal(0, 1/fan_in) init of the convs after ``conv1``, frozen stages, outputs ``out_indices``.
+
+    Forward: (B, 3, H, W) -> the stages of ``out_indices``, each (B, C_i, H / 2^(i+3), W / 2^(i+3)).
+    """
+
+    def _post_init(self, pretrained: bool) -> None:
+        if pretrained:
+            return
+        for name, m in self.named_modules():
+            if isinstance(m, nn.Conv2d) and "conv1" not in name:
+                nn.init.normal_(m.weight, mean=0, std=1.0 / m.weight.shape[1])
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            for param in self.conv1.parameters():
+                param.requires_grad = False
+        for i in range(self.frozen_stages):
+            self._freeze_module(self.layers[i])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.maxpool(self.conv1(x))
+        outs = []
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
+class ShuffleNetV1(ShuffleNetBase):
     """ShuffleNetV1 backbone, as MMPose's ``ShuffleNetV1``.
 
     Args:
@@ -208,26 +239,3 @@ class ShuffleNetV1(BaseBackbone):
             )
             self.in_channels = out_channels
         return nn.Sequential(*layers)
-
-    def _post_init(self, pretrained: bool) -> None:
-        if pretrained:
-            return
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Conv2d) and "conv1" not in name:
-                nn.init.normal_(m.weight, mean=0, std=1.0 / m.weight.shape[1])
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(self.frozen_stages):
-            self._freeze_module(self.layers[i])
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)

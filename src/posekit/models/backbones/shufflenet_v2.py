@@ -16,8 +16,8 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 
 from ..utils.layers import ConvModule, to_builtin
-from .base import BaseBackbone
 from .litehrnet import channel_shuffle
+from .shufflenet_v1 import ShuffleNetBase
 
 __all__ = ["InvertedResidual", "ShuffleNetV2"]
 
@@ -92,7 +92,7 @@ class InvertedResidual(nn.Module):
         return self._inner_forward(x)
 
 
-class ShuffleNetV2(BaseBackbone):
+class ShuffleNetV2(ShuffleNetBase):
     """ShuffleNetV2 backbone, as MMPose's ``ShuffleNetV2``.
 
     Args:
@@ -177,26 +177,3 @@ class ShuffleNetV2(BaseBackbone):
             )
             self.in_channels = out_channels
         return nn.Sequential(*layers)
-
-    def _post_init(self, pretrained: bool) -> None:
-        if pretrained:
-            return
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Conv2d) and "conv1" not in name:
-                nn.init.normal_(m.weight, mean=0, std=1.0 / m.weight.shape[1])
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(self.frozen_stages):
-            self._freeze_module(self.layers[i])
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
