@@ -34,20 +34,36 @@ def _codec(kind: str):
 def _model(kind: str, flip: bool) -> TopdownPoseEstimator:
     """A small random model whose outputs have distinct maxima (final layer scaled up)."""
     torch.manual_seed(0)
-    backbone = ResNet(depth=18, stem_channels=8, base_channels=8, num_stages=3, strides=(1, 2, 2),
-                      dilations=(1, 1, 1), out_indices=(2,))
+    backbone = ResNet(
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        num_stages=3,
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
+        out_indices=(2,),
+    )
     codec = _codec(kind)
     if kind == "simcc":
-        head = SimCCHead(in_channels=32, out_channels=17, input_size=INPUT, in_featuremap_size=(6, 8),
-                         simcc_split_ratio=2.0, deconv_out_channels=None, decoder=codec)
+        head = SimCCHead(
+            in_channels=32,
+            out_channels=17,
+            input_size=INPUT,
+            in_featuremap_size=(6, 8),
+            simcc_split_ratio=2.0,
+            deconv_out_channels=None,
+            decoder=codec,
+        )
     else:
-        head = HeatmapHead(in_channels=32, out_channels=17, deconv_out_channels=(16, 16), deconv_kernel_sizes=(4, 4),
-                           decoder=codec)
+        head = HeatmapHead(
+            in_channels=32, out_channels=17, deconv_out_channels=(16, 16), deconv_kernel_sizes=(4, 4), decoder=codec
+        )
     model = TopdownPoseEstimator(
         backbone=backbone,
         head=head,
-        data_preprocessor=PoseDataPreprocessor(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                                               bgr_to_rgb=True),
+        data_preprocessor=PoseDataPreprocessor(
+            mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True
+        ),
         test_cfg=dict(flip_test=flip, flip_mode="heatmap", shift_heatmap=kind in ("msra", "dark")),
     )
     with torch.no_grad():
@@ -66,8 +82,11 @@ def coco_images(testdata_dir):
     for a in ann["annotations"]:
         x, y, w, h = a["bbox"]
         by_img.setdefault(a["image_id"], []).append([x, y, x + w, y + h])
-    return [(str(root / im["file_name"]), np.asarray(by_img[im["id"]], np.float32)) for im in ann["images"]
-            if im["id"] in by_img]
+    return [
+        (str(root / im["file_name"]), np.asarray(by_img[im["id"]], np.float32))
+        for im in ann["images"]
+        if im["id"] in by_img
+    ]
 
 
 def _well_conditioned(result: dict, kind: str) -> np.ndarray:
@@ -83,8 +102,9 @@ def _well_conditioned(result: dict, kind: str) -> np.ndarray:
     return np.abs(crop / stride - peak).max(-1) < 1.0
 
 
-@pytest.mark.parametrize(("kind", "flip"), [("msra", True), ("dark", True), ("udp", True), ("simcc", True),
-                                            ("msra", False)])
+@pytest.mark.parametrize(
+    ("kind", "flip"), [("msra", True), ("dark", True), ("udp", True), ("simcc", True), ("msra", False)]
+)
 def test_onnx_end2end_matches_pytorch(tmp_path, coco_images, kind, flip):
     from posekit.apis import inference_topdown
     from posekit.apis.export import export_onnx_end2end

@@ -106,7 +106,9 @@ class CropsToKeypoints(nn.Module):
         self.shift_heatmap = bool(test_cfg.get("shift_heatmap", False))
         if self.flip_test:
             if test_cfg.get("flip_mode", "heatmap") != "heatmap" and self.codec_name != "SimCCLabel":
-                raise ValueError(f"flip test in the ONNX graph supports flip_mode='heatmap', not {test_cfg['flip_mode']}")
+                raise ValueError(
+                    f"flip test in the ONNX graph supports flip_mode='heatmap', not {test_cfg['flip_mode']}"
+                )
             meta = getattr(model, "dataset_meta", None) or getattr(model, "metainfo", None) or {}
             if "flip_indices" not in meta:
                 raise ValueError("flip test needs the model's dataset_meta['flip_indices'] (or pass flip_test=False)")
