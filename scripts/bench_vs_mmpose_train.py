@@ -47,6 +47,20 @@ MMPOSE_CONFIGS = {
 POSEKIT_EXPERIMENTS = {"res50": "coco_res50", "rtmpose_m": "coco_rtmpose_m", "hrnet_w32": "coco_hrnet"}
 
 
+def mmpose_config(name: str):
+    """MMPose's config ``name`` with RTMPose's ``mmdet.CSPNeXt`` backbone pointed at MMPose's own ``CSPNeXt``
+    (mmdet's import pulls mmcv's compiled ops, absent from mmcv-lite) and no pretrained backbone download."""
+    import mmpose
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(Path(mmpose.__file__).parent / ".mim" / "configs" / name))
+    backbone = cfg.model.backbone
+    backbone.pop("_scope_", None)
+    backbone.type = backbone.type.replace("mmdet.", "")
+    backbone.pop("init_cfg", None)
+    return cfg
+
+
 def _drop_albumentation(pipeline: list) -> list:
     return [t for t in pipeline if "Albumentation" not in str(t.get("type", t.get("_target_", "")))]
 
@@ -54,7 +68,6 @@ def _drop_albumentation(pipeline: list) -> list:
 # ------------------------------------------------------------------------------------------------ MMPose worker
 def run_mmpose(args: argparse.Namespace) -> dict:
     import torch
-    from mmengine.config import Config
     from mmengine.hooks import Hook
     from mmengine.registry import HOOKS
     from mmengine.runner import Runner
@@ -67,11 +80,7 @@ def run_mmpose(args: argparse.Namespace) -> dict:
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             stamps.append(time.perf_counter())
 
-    import mmpose
-
-    cfg_dir = Path(mmpose.__file__).parent / ".mim" / "configs"
-    cfg = Config.fromfile(str(cfg_dir / MMPOSE_CONFIGS[args.model]))
-    cfg.model.backbone.pop("init_cfg", None)  # no ImageNet download: random weights (speed does not depend on them)
+    cfg = mmpose_config(MMPOSE_CONFIGS[args.model])
     ds = cfg.train_dataloader.dataset
     ds.data_root = str(COCO)
     ds.ann_file = "test_coco.json"
@@ -201,12 +210,22 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_common import markdown_table, print_header
 
-    print_header("Training throughput: posekit vs MMPose 1.3.2", extra={
-        "batch": args.batch_size, "workers": args.workers, "threads": args.threads, "warmup": args.warmup,
-        "steps": args.steps, "rounds": args.rounds})
+    print_header(
+        "Training throughput: posekit vs MMPose 1.3.2",
+        extra={
+            "batch": args.batch_size,
+            "workers": args.workers,
+            "threads": args.threads,
+            "warmup": args.warmup,
+            "steps": args.steps,
+            "rounds": args.rounds,
+        },
+    )
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
-    common = [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in
-              ("batch_size", "workers", "threads", "warmup", "steps", "repeat_data")]
+    common = [
+        f"--{k.replace('_', '-')}={getattr(args, k)}"
+        for k in ("batch_size", "workers", "threads", "warmup", "steps", "repeat_data")
+    ]
     results: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for model in args.models:

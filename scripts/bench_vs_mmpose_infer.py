@@ -1,0 +1,179 @@
+"""Inference throughput, posekit vs MMPose 1.3.2 on the same machine: images/s of the same model on the same
+images and boxes (pose stage only; the boxes are given).
+
+Images: the 4 COCO val images of ``tests/data/mmpose_testdata/coco`` (14 person boxes from ``test_coco.json``),
+each read from its file on every pass (imread included), ``--passes`` passes per measurement. Weights are random
+on both sides (no download; throughput does not depend on them); flip test as the configs say (on for both models).
+
+Rows (each side in its own fresh process, runs interleaved MMPose, posekit, MMPose, posekit ...):
+
+* **given boxes** — MMPose: ``mmpose.apis.inference_topdown(model, path, boxes)`` per image (its
+  ``MMPoseInferencer`` cannot take boxes: 1.3.2's ``Pose2DInferencer.preprocess_single`` resets its ``bboxes``
+  argument to ``[]``); posekit: :class:`posekit.apis.TopdownInferencer` (what ``posekit-infer`` runs: crops of
+  consecutive images batched, ``--batch-size``) over the same images and boxes;
+* **whole image** (one box per image, the detector-less end to end): ``MMPoseInferencer(pose2d=config,
+  det_model='whole_image')`` vs ``TopdownInferencer`` with ``bboxes=None``.
+
+End to end *with* a person detector is not measured: MMPose's default detector (RTMDet) needs its weights
+downloaded, and this machine is offline.
+
+    python scripts/bench_vs_mmpose_infer.py                      # rtmpose_m and hrnet_w32, 1 thread
+    python scripts/bench_vs_mmpose_infer.py --models rtmpose_m --passes 5 --rounds 3 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COCO = ROOT / "tests" / "data" / "mmpose_testdata" / "coco"
+MMPOSE_CONFIGS = {
+    "rtmpose_m": "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py",
+    "hrnet_w32": "body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py",
+}
+
+
+def mmpose_config(name: str):
+    """MMPose's config ``name`` with RTMPose's ``mmdet.CSPNeXt`` backbone pointed at MMPose's own ``CSPNeXt``
+    (mmdet's import pulls mmcv's compiled ops, absent from mmcv-lite) and no pretrained backbone download."""
+    import mmpose
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(Path(mmpose.__file__).parent / ".mim" / "configs" / name))
+    backbone = cfg.model.backbone
+    backbone.pop("_scope_", None)
+    backbone.type = backbone.type.replace("mmdet.", "")
+    backbone.pop("init_cfg", None)
+    return cfg
+
+
+def load_images_and_boxes() -> list[tuple[str, list[list[float]]]]:
+    ann = json.loads((COCO / "test_coco.json").read_text())
+    boxes: dict[int, list] = {}
+    for a in ann["annotations"]:
+        if not a.get("iscrowd", 0):
+            x, y, w, h = a["bbox"]
+            boxes.setdefault(a["image_id"], []).append([x, y, x + w, y + h])
+    return [(str(COCO / im["file_name"]), boxes[im["id"]]) for im in ann["images"] if im["id"] in boxes]
+
+
+def _timed(run, passes: int) -> float:
+    run()  # warm-up pass
+    start = time.perf_counter()
+    for _ in range(passes):
+        run()
+    return time.perf_counter() - start
+
+
+def run_mmpose(args: argparse.Namespace) -> dict:
+    import numpy as np
+    import torch
+    from mmpose.apis import MMPoseInferencer, inference_topdown, init_model
+
+    torch.set_num_threads(args.threads)
+    cfg = mmpose_config(MMPOSE_CONFIGS[args.model])
+    items = load_images_and_boxes()
+    if args.mode == "boxes":
+        model = init_model(cfg, None, device="cpu")
+
+        def run():
+            for path, boxes in items:
+                inference_topdown(model, path, np.asarray(boxes, np.float32))
+    else:
+        inferencer = MMPoseInferencer(pose2d=cfg, det_model="whole_image", device="cpu")
+        paths = [p for p, _ in items]
+
+        def run():
+            for _ in inferencer(paths, batch_size=args.batch_size):
+                pass
+
+    seconds = _timed(run, args.passes)
+    return {"images_per_s": len(items) * args.passes / seconds}
+
+
+def run_posekit(args: argparse.Namespace) -> dict:
+    import cv2
+    import numpy as np
+    import torch
+
+    from posekit.apis import TopdownInferencer, init_model
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    model = init_model(args.model)
+    items = load_images_and_boxes()
+    inferencer = TopdownInferencer(model, batch_size=args.batch_size)
+
+    def frames():
+        for path, boxes in items:
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            yield {"img": img, "bboxes": np.asarray(boxes, np.float32) if args.mode == "boxes" else None}
+
+    def run():
+        for _ in inferencer(frames()):
+            pass
+
+    seconds = _timed(run, args.passes)
+    return {"images_per_s": len(items) * args.passes / seconds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=["rtmpose_m", "hrnet_w32"], choices=sorted(MMPOSE_CONFIGS))
+    parser.add_argument("--modes", nargs="+", default=["boxes", "whole"], choices=["boxes", "whole"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=16, help="posekit crops per forward; MMPoseInferencer's")
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mmpose-python", default="/opt/mmref/bin/python")
+    parser.add_argument("--worker", choices=["mmpose", "posekit"], help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        result = (run_mmpose if args.worker == "mmpose" else run_posekit)(args)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_common import markdown_table, print_header
+
+    print_header(
+        "Inference throughput: posekit vs MMPose 1.3.2 (pose stage)",
+        extra={"threads": args.threads, "batch": args.batch_size, "passes": args.passes, "rounds": args.rounds},
+    )
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
+    common = [f"--threads={args.threads}", f"--batch-size={args.batch_size}", f"--passes={args.passes}"]
+    results: dict[tuple, list[float]] = {}
+    for _ in range(args.rounds):
+        for model in args.models:
+            for mode in args.modes:
+                for fw, python in (("mmpose", args.mmpose_python), ("posekit", sys.executable)):
+                    cmd = [python, __file__, f"--worker={fw}", f"--model={model}", f"--mode={mode}", *common]
+                    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+                    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+                    if proc.returncode or not line:
+                        raise SystemExit(f"{fw} {model} {mode} failed:\n{proc.stderr[-3000:]}")
+                    value = json.loads(line[-1][7:])["images_per_s"]
+                    results.setdefault((model, mode, fw), []).append(value)
+                    print(f"<!-- {model} {mode} {fw}: {value:.3f} images/s -->", flush=True)
+    rows = []
+    names = {"boxes": "given boxes (14 people / 4 images)", "whole": "whole image (1 box / image)"}
+    for model in args.models:
+        for mode in args.modes:
+            mm = statistics.median(results[(model, mode, "mmpose")])
+            pk = statistics.median(results[(model, mode, "posekit")])
+            rows.append([model, names[mode], f"{mm:.3f}", f"{pk:.3f}", f"{pk / mm:.2f}x"])
+    print(markdown_table(["model", "boxes", "MMPose images/s", "posekit images/s", "posekit / MMPose"], rows))
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
