@@ -14,6 +14,10 @@ Rows (each side in its own fresh process, runs interleaved MMPose, posekit, MMPo
 * **whole image** (one box per image, the detector-less end to end): ``MMPoseInferencer(pose2d=config,
   det_model='whole_image')`` vs ``TopdownInferencer`` with ``bboxes=None``.
 
+* **network floor** (posekit only): the same model's forward passes alone on ready float crops, as many as the
+  *given boxes* row runs (14 crops + 14 mirrored for the flip test per pass, in batches of ``--batch-size``): the
+  images/s no pose stage using this network can exceed, so ``floor / MMPose`` bounds any speed-up.
+
 End to end *with* a person detector is not measured: MMPose's default detector (RTMDet) needs its weights
 downloaded, and this machine is offline.
 
@@ -120,6 +124,18 @@ def run_posekit(args: argparse.Namespace) -> dict:
         for _ in inferencer(frames()):
             pass
 
+    if args.mode == "floor":
+        w, h = model.head.decoder.input_size
+        crops = sum(len(b) for _, b in items)
+        chunks = [min(args.batch_size, crops - i) for i in range(0, crops, args.batch_size)]
+        inputs = [torch.randn(n, 3, h, w) for n in chunks]
+
+        def run():  # noqa: F811 - the floor replaces the pipeline run
+            with torch.inference_mode():
+                for x in inputs:
+                    model(x)
+                    model(x.flip(-1))
+
     seconds = _timed(run, args.passes)
     return {"images_per_s": len(items) * args.passes / seconds}
 
@@ -127,7 +143,7 @@ def run_posekit(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["rtmpose_m", "hrnet_w32"], choices=sorted(MMPOSE_CONFIGS))
-    parser.add_argument("--modes", nargs="+", default=["boxes", "whole"], choices=["boxes", "whole"])
+    parser.add_argument("--modes", nargs="+", default=["boxes", "whole", "floor"], choices=["boxes", "whole", "floor"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16, help="posekit crops per forward; MMPoseInferencer's")
     parser.add_argument("--passes", type=int, default=3)
@@ -155,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.rounds):
         for model in args.models:
             for mode in args.modes:
-                for fw, python in (("mmpose", args.mmpose_python), ("posekit", sys.executable)):
+                sides = (("mmpose", args.mmpose_python), ("posekit", sys.executable))
+                for fw, python in sides if mode != "floor" else sides[1:]:
                     cmd = [python, __file__, f"--worker={fw}", f"--model={model}", f"--mode={mode}", *common]
                     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
                     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
@@ -165,10 +182,14 @@ def main(argv: list[str] | None = None) -> None:
                     results.setdefault((model, mode, fw), []).append(value)
                     print(f"<!-- {model} {mode} {fw}: {value:.3f} images/s -->", flush=True)
     rows = []
-    names = {"boxes": "given boxes (14 people / 4 images)", "whole": "whole image (1 box / image)"}
+    names = {
+        "boxes": "given boxes (14 people / 4 images)",
+        "whole": "whole image (1 box / image)",
+        "floor": "network floor of the given-boxes row (forward passes only)",
+    }
     for model in args.models:
         for mode in args.modes:
-            mm = statistics.median(results[(model, mode, "mmpose")])
+            mm = statistics.median(results[(model, "boxes" if mode == "floor" else mode, "mmpose")])
             pk = statistics.median(results[(model, mode, "posekit")])
             rows.append([model, names[mode], f"{mm:.3f}", f"{pk:.3f}", f"{pk / mm:.2f}x"])
     print(markdown_table(["model", "boxes", "MMPose images/s", "posekit images/s", "posekit / MMPose"], rows))
