@@ -14,9 +14,15 @@ Rows (each side in its own fresh process, runs interleaved MMPose, posekit, MMPo
 * **whole image** (one box per image, the detector-less end to end): ``MMPoseInferencer(pose2d=config,
   det_model='whole_image')`` vs ``TopdownInferencer`` with ``bboxes=None``.
 
+* **given boxes, ONNX Runtime** (posekit only, compared with MMPose's *given boxes*): the same model exported by
+  :func:`posekit.apis.export.export_onnx_end2end` (pre-processing, flip test and decode in the graph; export not
+  timed) run by :class:`posekit.apis.onnx_backend.OnnxPoseModel` (one thread) per image on the same boxes;
 * **network floor** (posekit only): the same model's forward passes alone on ready float crops, as many as the
   *given boxes* row runs (14 crops + 14 mirrored for the flip test per pass, in batches of ``--batch-size``): the
   images/s no pose stage using this network can exceed, so ``floor / MMPose`` bounds any speed-up.
+
+Each side runs single-threaded, so besides images per wall-clock second the table gives images per second of the
+process's CPU time (``time.process_time``), which other jobs on a shared machine disturb far less.
 
 End to end *with* a person detector is not measured: MMPose's default detector (RTMDet) needs its weights
 downloaded, and this machine is offline.
@@ -68,12 +74,13 @@ def load_images_and_boxes() -> list[tuple[str, list[list[float]]]]:
     return [(str(COCO / im["file_name"]), boxes[im["id"]]) for im in ann["images"] if im["id"] in boxes]
 
 
-def _timed(run, passes: int) -> float:
+def _timed(run, passes: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of ``passes`` calls after a warm-up call."""
     run()  # warm-up pass
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(passes):
         run()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def run_mmpose(args: argparse.Namespace) -> dict:
@@ -98,8 +105,8 @@ def run_mmpose(args: argparse.Namespace) -> dict:
             for _ in inferencer(paths, batch_size=args.batch_size):
                 pass
 
-    seconds = _timed(run, args.passes)
-    return {"images_per_s": len(items) * args.passes / seconds}
+    wall, cpu = _timed(run, args.passes)
+    return {"images_per_s": len(items) * args.passes / wall, "images_per_cpu_s": len(items) * args.passes / cpu}
 
 
 def run_posekit(args: argparse.Namespace) -> dict:
@@ -124,6 +131,20 @@ def run_posekit(args: argparse.Namespace) -> dict:
         for _ in inferencer(frames()):
             pass
 
+    if args.mode == "onnx":
+        import tempfile
+
+        from posekit.apis.export import export_onnx_end2end
+        from posekit.apis.onnx_backend import OnnxPoseModel
+
+        path = Path(tempfile.mkdtemp(prefix="bench_infer_onnx_")) / f"{args.model}.onnx"
+        export_onnx_end2end(model, path, check=False)
+        ort_model = OnnxPoseModel(path, threads=args.threads)
+
+        def run():  # noqa: F811 - the ONNX Runtime backend on the same images and boxes
+            for path_, boxes in items:
+                ort_model.inference_topdown(path_, np.asarray(boxes, np.float32))
+
     if args.mode == "floor":
         w, h = model.head.decoder.input_size
         crops = sum(len(b) for _, b in items)
@@ -136,16 +157,20 @@ def run_posekit(args: argparse.Namespace) -> dict:
                     model(x)
                     model(x.flip(-1))
 
-    seconds = _timed(run, args.passes)
-    return {"images_per_s": len(items) * args.passes / seconds}
+    wall, cpu = _timed(run, args.passes)
+    return {"images_per_s": len(items) * args.passes / wall, "images_per_cpu_s": len(items) * args.passes / cpu}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["rtmpose_m", "hrnet_w32"], choices=sorted(MMPOSE_CONFIGS))
-    parser.add_argument("--modes", nargs="+", default=["boxes", "whole", "floor"], choices=["boxes", "whole", "floor"])
+    parser.add_argument(
+        "--modes", nargs="+", default=["boxes", "onnx", "whole", "floor"], choices=["boxes", "whole", "onnx", "floor"]
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=16, help="posekit crops per forward; MMPoseInferencer's")
+    parser.add_argument(
+        "--batch-size", type=int, default=4, help="posekit crops per forward (MMPose: one forward per image)"
+    )
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--mmpose-python", default="/opt/mmref/bin/python")
@@ -172,15 +197,16 @@ def main(argv: list[str] | None = None) -> None:
         for model in args.models:
             for mode in args.modes:
                 sides = (("mmpose", args.mmpose_python), ("posekit", sys.executable))
-                for fw, python in sides if mode != "floor" else sides[1:]:
+                for fw, python in sides if mode not in ("floor", "onnx") else sides[1:]:
                     cmd = [python, __file__, f"--worker={fw}", f"--model={model}", f"--mode={mode}", *common]
                     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
                     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
                     if proc.returncode or not line:
                         raise SystemExit(f"{fw} {model} {mode} failed:\n{proc.stderr[-3000:]}")
-                    value = json.loads(line[-1][7:])["images_per_s"]
-                    results.setdefault((model, mode, fw), []).append(value)
-                    print(f"<!-- {model} {mode} {fw}: {value:.3f} images/s -->", flush=True)
+                    res = json.loads(line[-1][7:])
+                    results.setdefault((model, mode, fw), []).append(res["images_per_s"])
+                    results.setdefault((model, mode, fw, "cpu"), []).append(res["images_per_cpu_s"])
+                    print(f"<!-- {model} {mode} {fw}: {res} -->", flush=True)
     rows = []
     names = {
         "boxes": "given boxes (14 people / 4 images)",
@@ -189,10 +215,25 @@ def main(argv: list[str] | None = None) -> None:
     }
     for model in args.models:
         for mode in args.modes:
-            mm = statistics.median(results[(model, "boxes" if mode == "floor" else mode, "mmpose")])
+            mm = statistics.median(results[(model, "boxes" if mode in ("floor", "onnx") else mode, "mmpose")])
             pk = statistics.median(results[(model, mode, "posekit")])
-            rows.append([model, names[mode], f"{mm:.3f}", f"{pk:.3f}", f"{pk / mm:.2f}x"])
-    print(markdown_table(["model", "boxes", "MMPose images/s", "posekit images/s", "posekit / MMPose"], rows))
+            mm_c = statistics.median(results[(model, "boxes" if mode in ("floor", "onnx") else mode, "mmpose", "cpu")])
+            pk_c = statistics.median(results[(model, mode, "posekit", "cpu")])
+            rows.append(
+                [
+                    model,
+                    names[mode],
+                    f"{mm:.3f}",
+                    f"{pk:.3f}",
+                    f"{pk / mm:.2f}x",
+                    f"{mm_c:.3f}",
+                    f"{pk_c:.3f}",
+                    f"{pk_c / mm_c:.2f}x",
+                ]
+            )
+    headers = ["model", "boxes", "MMPose images/s", "posekit images/s", "posekit / MMPose"]
+    headers += ["MMPose images/CPU-s", "posekit images/CPU-s", "posekit / MMPose (CPU time)"]
+    print(markdown_table(headers, rows))
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
