@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     names = {
         "boxes": "given boxes (14 people / 4 images)",
+        "onnx": "given boxes, posekit on ONNX Runtime (vs MMPose's given boxes)",
         "whole": "whole image (1 box / image)",
         "floor": "network floor of the given-boxes row (forward passes only)",
     }
