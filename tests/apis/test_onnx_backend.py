@@ -115,7 +115,8 @@ def test_onnx_end2end_matches_pytorch(tmp_path, coco_images, kind, flip):
     assert info["flip_test"] is flip and info["output_names"] == ["keypoints", "scores"]
     ort_model = OnnxPoseModel(info["path"], threads=1)
     assert ort_model.input_size == INPUT and ort_model.use_udp is (kind == "udp")
-    assert ort_model.dataset_meta["flip_indices"] == list(model.dataset_meta["flip_indices"])
+    assert list(ort_model.dataset_meta["flip_indices"]) == list(model.dataset_meta["flip_indices"])
+    assert ort_model.dataset_meta["keypoint_id2name"] == model.dataset_meta["keypoint_id2name"]
     checked = 0
     for path, boxes in coco_images:
         ref = inference_topdown(model, path, boxes, return_heatmaps=kind in ("dark", "udp"))

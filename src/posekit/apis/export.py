@@ -190,15 +190,29 @@ def _end2end_metadata(model: nn.Module, graph: nn.Module, input_size: tuple[int,
     meta["posekit_flip_test"] = json.dumps(bool(graph.flip_test))
     meta["posekit_use_udp"] = json.dumps(graph.codec_name == "UDPHeatmap")
     dataset_meta = getattr(model, "dataset_meta", None) or {}
-    keep = ("dataset_name", "num_keypoints", "keypoint_names", "flip_indices", "flip_pairs", "upper_body_ids",
-            "lower_body_ids", "sigmas", "skeleton_links", "keypoint_colors", "skeleton_link_colors")
+    keep = (
+        "dataset_name",
+        "num_keypoints",
+        "keypoint_names",
+        "flip_indices",
+        "flip_pairs",
+        "upper_body_ids",
+        "lower_body_ids",
+        "sigmas",
+        "skeleton_links",
+        "keypoint_colors",
+        "skeleton_link_colors",
+    )
     plain = {k: dataset_meta[k] for k in keep if k in dataset_meta}
     meta["posekit_dataset_meta"] = json.dumps(plain, default=lambda v: np.asarray(v).tolist())
     return meta
 
 
 def check_onnx_end2end(
-    graph: nn.Module, path: str | os.PathLike, input_size: tuple[int, int], batch_sizes: Sequence[int] = (2, 3),
+    graph: nn.Module,
+    path: str | os.PathLike,
+    input_size: tuple[int, int],
+    batch_sizes: Sequence[int] = (2, 3),
     seed: int = 0,
 ) -> dict[int, float]:
     """Run the end-to-end ONNX file and ``graph`` (a :class:`CropsToKeypoints`) on random uint8 crops; returns the

@@ -68,8 +68,24 @@ class OnnxPoseModel:
         self.input_size = (int(w), int(h))
         self.flip_test = bool(json.loads(meta.get("posekit_flip_test", "false")))
         self.use_udp = bool(json.loads(meta.get("posekit_use_udp", "false")))
-        self.dataset_meta: dict[str, Any] = json.loads(meta.get("posekit_dataset_meta", "{}"))
+        self.dataset_meta: dict[str, Any] = self._dataset_meta(json.loads(meta.get("posekit_dataset_meta", "{}")))
         self.test_pipeline = self._build_pipeline()
+
+    @staticmethod
+    def _dataset_meta(stored: dict[str, Any]) -> dict[str, Any]:
+        """The packaged metainfo of the stored ``dataset_name`` (names, colours, ... as the PyTorch path has them),
+        else the subset stored in the file."""
+        name = stored.get("dataset_name")
+        if name:
+            from posekit.datasets import load_metainfo
+
+            try:
+                full = load_metainfo(name)
+            except (FileNotFoundError, KeyError, ValueError):
+                return stored
+            if full.get("num_keypoints") == stored.get("num_keypoints", full.get("num_keypoints")):
+                return full
+        return stored
 
     def _build_pipeline(self):
         from posekit.datasets.transforms import Compose, GetBBoxCenterScale, LoadImage, PackPoseInputs, TopdownAffine
