@@ -151,3 +151,27 @@ def test_onnx_backend_rejects_raw_export(tmp_path, tiny_model):
     export_onnx(tiny_model, tmp_path / "raw.onnx", check=False)
     with pytest.raises(ValueError, match="not an end-to-end posekit graph"):
         OnnxPoseModel(tmp_path / "raw.onnx")
+
+
+def test_cli_backend_onnxruntime_matches_pytorch(tmp_path, testdata_dir):
+    """posekit-export end2end=true, then posekit-infer --backend onnxruntime: the same people as the PyTorch path."""
+    from posekit.cli import export as export_cli
+    from posekit.cli import infer as infer_cli
+    from posekit.models import build_model
+
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.pth"
+    torch.save(build_model("tiny").state_dict(), weights)
+    img = testdata_dir / "coco" / "000000000785.jpg"
+    onnx_file = tmp_path / "tiny_e2e.onnx"
+    export_cli.run(["model=tiny", f"weights={weights}", f"output={onnx_file}", "end2end=true"])
+    common = [str(img), "--det-model", "none", "--save-vis", "false"]
+    infer_cli.main(["model=tiny", f"weights={weights}", *common, f"output_dir={tmp_path / 'pt'}"])
+    infer_cli.main(["--backend", "onnxruntime", f"ckpt={onnx_file}", *common, f"output_dir={tmp_path / 'ort'}"])
+    pt = json.loads((tmp_path / "pt" / "predictions.json").read_text())["images"][0]["instances"]
+    ort = json.loads((tmp_path / "ort" / "predictions.json").read_text())["images"][0]["instances"]
+    assert len(pt) == len(ort) == 1
+    np.testing.assert_allclose(ort[0]["keypoints"], pt[0]["keypoints"], atol=0.1)
+    np.testing.assert_allclose(ort[0]["keypoint_scores"], pt[0]["keypoint_scores"], atol=1e-4)
+    with pytest.raises(SystemExit):  # onnxruntime needs an end-to-end .onnx file
+        infer_cli.main(["--backend", "onnxruntime", f"ckpt={weights}", *common, f"output_dir={tmp_path / 'x'}"])

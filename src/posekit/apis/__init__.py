@@ -14,7 +14,7 @@ The ONNX functions need ``onnx`` and ``onnxruntime`` (``pip install posekit[expo
 from .complexity import get_model_complexity, parse_input_shape
 from .detections import Detections, load_detections
 from .detector import DEFAULT_DETECTOR, DETECTORS, PersonDetector, build_detector
-from .export import check_onnx, export_onnx
+from .export import check_onnx, check_onnx_end2end, export_onnx, export_onnx_end2end
 from .file_io import PredictionsWriter, load_image, read_image_file
 from .inference import (
     PoseDataSample,
@@ -47,7 +47,9 @@ __all__ = [
     "build_detector",
     "build_test_pipeline",
     "check_onnx",
+    "check_onnx_end2end",
     "export_onnx",
+    "export_onnx_end2end",
     "get_model_complexity",
     "has_pretrained_weights",
     "inference_topdown",

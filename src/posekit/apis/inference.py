@@ -137,6 +137,8 @@ def predict_samples(model: nn.Module, samples: Sequence, output_heatmaps: bool =
     ``input_scale`` (B, 2), and with ``output_heatmaps`` the crop-space ``heatmaps`` (B, K, h, w) when the head
     produces them.
     """
+    if getattr(model, "is_onnx_backend", False):  # posekit.apis.onnx_backend.OnnxPoseModel: the graph decodes
+        return model.predict_samples(samples, output_heatmaps)
     from posekit.structures import collate_pose_samples
 
     if len(samples) == 0:
@@ -173,6 +175,8 @@ def predict_samples(model: nn.Module, samples: Sequence, output_heatmaps: bool =
 
 
 def _model_device(model: nn.Module) -> torch.device:
+    if not hasattr(model, "parameters"):  # an ONNX Runtime model (posekit.apis.onnx_backend): the CPU feeds it
+        return torch.device("cpu")
     try:
         return next(model.parameters()).device
     except StopIteration:

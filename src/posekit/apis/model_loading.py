@@ -119,6 +119,7 @@ def init_model(
     metainfo: str | Mapping[str, Any] | None = None,
     use_ema: bool = True,
     trust_checkpoint: bool = False,
+    backend: str = "pytorch",
 ) -> nn.Module:
     """Build a :class:`~posekit.models.TopdownPoseEstimator` ready for inference (eval mode, on ``device``), as
     MMPose's ``init_model(config, checkpoint, device)``.
@@ -144,6 +145,9 @@ def init_model(
         metainfo: dataset metainfo (name, YAML path or dict); default: the checkpoint's ``data.metainfo``,
             else ``'coco'``.
         use_ema: with a posekit checkpoint trained with EMA, ``False`` loads the raw (non-averaged) weights.
+        backend: ``'pytorch'`` (default) or ``'onnxruntime'``: ``config_or_ckpt`` is then a ``.onnx`` file written by
+            :func:`posekit.apis.export_onnx_end2end` (``posekit-export end2end=true``), run by
+            :class:`posekit.apis.onnx_backend.OnnxPoseModel` (a ``.onnx`` path picks this backend by itself).
         trust_checkpoint: unpickle checkpoints without restrictions (may run code they name; only for files you
             trust). By default nothing in a checkpoint is executed (tensors, arrays and plain containers only) and a
             stored config may only name allowlisted ``_target_`` classes.
@@ -152,6 +156,21 @@ def init_model(
         The estimator, with ``model.cfg`` (the configuration it was built from, a plain dict) and
         ``model.dataset_meta`` (the parsed metainfo) attached.
     """
+    if backend not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"init_model: backend={backend!r}; use 'pytorch' or 'onnxruntime'")
+    is_onnx = isinstance(config_or_ckpt, (str, os.PathLike)) and os.fspath(config_or_ckpt).endswith(".onnx")
+    if backend == "onnxruntime" or is_onnx:
+        if not is_onnx:
+            raise ValueError(
+                f"init_model: backend=onnxruntime takes a .onnx file (posekit-export ... end2end=true), got "
+                f"{os.fspath(config_or_ckpt) if isinstance(config_or_ckpt, (str, os.PathLike)) else 'a config'}"
+            )
+        if checkpoint is not None or pretrained:
+            raise ValueError("init_model: a .onnx file holds its own weights; do not pass checkpoint= / pretrained=")
+        from .onnx_backend import OnnxPoseModel
+
+        return OnnxPoseModel(config_or_ckpt)
+
     from posekit.datasets import load_metainfo
     from posekit.models import build_model, build_model_from_cfg, list_models
 

@@ -20,6 +20,9 @@ Options (key=value, Hydra syntax; GNU style `--kpt-thr 0.5` / `--show-heatmaps` 
                          without: the published weights of an alias / stem (downloaded once), else random init
     pretrained=          true/false: take the published weights (default: true when the model has them)
     input=PATH           image, folder of images (searched recursively) or video file        [required]
+    backend=pytorch      pytorch | onnxruntime (ckpt=FILE.onnx from `posekit-export ... end2end=true`: pre-processing,
+                         flip test and decoding run inside the ONNX graph)
+    trust_checkpoint=false  unpickle the checkpoint without restrictions (only files you trust)
     det_model=NAME       person detector when no bboxes file is given: a torchvision COCO detector
                          (default fasterrcnn_mobilenet_v3_large_fpn; see docs/inference.md) or none (the whole
                          frame is one person)
@@ -78,6 +81,8 @@ OPTIONS: dict[str, Any] = {
     "weights": str,
     "pose2d": str,
     "pretrained": bool,
+    "backend": str,
+    "trust_checkpoint": bool,
     "input": str,
     "det_model": str,
     "det_thr": float,
@@ -231,7 +236,7 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
     """Load the model and run :func:`posekit.apis.run_inference` with the parsed options."""
     import torch
 
-    from posekit.apis import init_model, run_inference
+    from posekit.apis import init_model
 
     if not Path(opts["input"]).expanduser().exists():
         raise FileNotFoundError(f"input={opts['input']}: no such file or folder")
@@ -242,11 +247,22 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
     device = opts.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device}: CUDA is not available on this machine; use device=cpu")
-    from posekit.apis import DEFAULT_DETECTOR, has_pretrained_weights, pretrained_url
+    from posekit.apis import has_pretrained_weights, pretrained_url
 
     source = opts.get("ckpt") or opts["model"]
     if opts.get("ckpt") and not Path(opts["ckpt"]).expanduser().is_file():
         raise FileNotFoundError(f"ckpt={opts['ckpt']}: no such checkpoint file")
+    backend = _get(opts, "backend", "pytorch")
+    if backend not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"backend={backend}: use pytorch or onnxruntime")
+    if backend == "onnxruntime" or str(opts.get("ckpt") or "").endswith(".onnx"):
+        if not str(opts.get("ckpt") or "").endswith(".onnx"):
+            raise ValueError(
+                "backend=onnxruntime runs ckpt=FILE.onnx, an end-to-end graph written by "
+                "`posekit-export ckpt=... output=FILE.onnx end2end=true`"
+            )
+        model = init_model(opts["ckpt"], backend="onnxruntime")
+        return _run(opts, model)
     weights = opts.get("weights")
     name = None if opts.get("ckpt") else str(opts.get("model_name"))
     has_published = name is not None and has_pretrained_weights(name)
@@ -260,7 +276,14 @@ def run(opts: dict[str, Any]) -> dict[str, Any]:
         checkpoint=weights,
         metainfo=opts.get("metainfo"),
         use_ema=_get(opts, "use_ema", True),
+        trust_checkpoint=_get(opts, "trust_checkpoint", False),
     )
+    return _run(opts, model)
+
+
+def _run(opts: dict[str, Any], model: Any) -> dict[str, Any]:
+    from posekit.apis import DEFAULT_DETECTOR, run_inference
+
     output_dir = opts["output_dir"]
     return run_inference(
         model,
