@@ -27,5 +27,5 @@ def test_default_job_learns(tmp_path: Path):
     assert summary["epochs"] == 34
     # measured 0.416 (160x128 recipe, docs/performance.md "Default job"; the old 128x96 recipe reached 0.334-0.340):
     # the bar leaves ~0.06 for run-to-run variation; a broken model, codec, pipeline or metric gives ~0
-    assert summary["val"]["coco/AP"] > 0.35
+    assert summary["val"]["coco/AP"] > 0.42  # 0.466-0.47 measured (192x144, 44 epochs)
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
