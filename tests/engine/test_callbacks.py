@@ -53,7 +53,7 @@ def test_ema_and_pipeline_switch_in_a_fit(tmp_path: Path):
     stage2 = [
         {"_target_": "posekit.datasets.transforms.LoadImage"},
         {"_target_": "posekit.datasets.transforms.GetBBoxCenterScale"},
-        {"_target_": "posekit.datasets.transforms.TopdownAffine", "input_size": [96, 128]},
+        {"_target_": "posekit.datasets.transforms.TopdownAffine", "input_size": list(cfg.codec.input_size)},
         {"_target_": "posekit.datasets.transforms.GenerateTarget", "encoder": dict(cfg.codec)},
         {"_target_": "posekit.datasets.transforms.PackPoseInputs"},
     ]
