@@ -8,7 +8,7 @@ Example::
     cfg = compose("train", ["experiment=coco_hrnet", "paths.data_dir=/data"])
     cfg = compose("train", ["model=my_net", "data=my_data"], config_dir="~/my_configs")  # user's own configs
     node = compose_model("hrnet_w32", num_keypoints=17, overrides=["model.test_cfg.flip_test=false"])
-    cfg = load_run_config(torch.load("last.ckpt", weights_only=False), ["data.val.bbox_file=dets.json"])
+    cfg = load_run_config(load_checkpoint_file("last.ckpt"), ["data.val.bbox_file=dets.json"])  # posekit.utils
     plain = to_container(cfg)
 
 ``config_dir`` / ``searchpath`` add folders to Hydra's search path (like the CLIs' ``--config-dir`` and

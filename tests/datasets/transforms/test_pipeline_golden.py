@@ -1,4 +1,4 @@
-"""MMPose 1.3.2 parity of the top-down test pipeline on real COCO images (../shared/golden)."""
+"""MMPose 1.3.2 parity of the top-down test pipeline on real COCO images (tests/data/golden)."""
 
 from __future__ import annotations
 
