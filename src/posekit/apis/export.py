@@ -157,11 +157,7 @@ def export_onnx(
             dynamo=False,
         )
     proto = onnx.load(str(path))
-    onnx.checker.check_model(proto)
-    for key, value in _metadata(model, (w, h), names).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
+    _save_with_metadata(onnx, proto, path, _metadata(model, (w, h), names))
     result: dict[str, Any] = {
         "path": str(path),
         "input_name": "input",
@@ -172,16 +168,29 @@ def export_onnx(
     }
     if check:
         sizes = list(check_batch_sizes) if dynamic_batch else [1]
-        diffs = check_onnx(model, path, (w, h), sizes)
-        result["max_abs_diff"] = diffs
-        worst = max(diffs.values()) if diffs else 0.0
-        if worst > atol:
-            raise RuntimeError(
-                f"{path}: onnxruntime and PyTorch outputs differ by {worst:.3g} (> atol={atol}) for batch sizes "
-                f"{diffs}; try another opset or report the model config"
-            )
+        result["max_abs_diff"] = _require_agreement(path, check_onnx(model, path, (w, h), sizes), atol, "outputs")
     model.train(was_training)
     return result
+
+
+def _save_with_metadata(onnx: Any, proto: Any, path: Any, metadata: dict[str, str]) -> None:
+    """Check the exported graph, store ``metadata`` in its ``metadata_props`` and write it back to ``path``."""
+    onnx.checker.check_model(proto)
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+
+
+def _require_agreement(path: Any, diffs: dict[int, float], atol: float, what: str) -> dict[int, float]:
+    """``diffs`` (batch size -> max difference onnxruntime vs PyTorch), or RuntimeError when one exceeds ``atol``."""
+    worst = max(diffs.values()) if diffs else 0.0
+    if worst > atol:
+        raise RuntimeError(
+            f"{path}: onnxruntime and PyTorch {what} differ by {worst:.3g} (> atol={atol}) for batch sizes {diffs}; "
+            "try another opset or report the model config"
+        )
+    return diffs
 
 
 def _end2end_metadata(model: nn.Module, graph: nn.Module, input_size: tuple[int, int]) -> dict[str, str]:
@@ -303,11 +312,7 @@ def export_onnx_end2end(
             dynamo=False,
         )
     proto = onnx.load(str(path))
-    onnx.checker.check_model(proto)
-    for key, value in _end2end_metadata(model, graph, (w, h)).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
+    _save_with_metadata(onnx, proto, path, _end2end_metadata(model, graph, (w, h)))
     result: dict[str, Any] = {
         "path": str(path),
         "input_name": "crops",
@@ -320,12 +325,6 @@ def export_onnx_end2end(
     if check:
         sizes = list(check_batch_sizes) if dynamic_batch else [1]
         diffs = check_onnx_end2end(graph, path, (w, h), sizes)
-        result["max_abs_diff"] = diffs
-        worst = max(diffs.values()) if diffs else 0.0
-        if worst > atol:
-            raise RuntimeError(
-                f"{path}: onnxruntime and PyTorch keypoints/scores differ by {worst:.3g} (> atol={atol}) for batch "
-                f"sizes {diffs}; try another opset or report the model config"
-            )
+        result["max_abs_diff"] = _require_agreement(path, diffs, atol, "keypoints/scores")
     model.train(was_training)
     return result
