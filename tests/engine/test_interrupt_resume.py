@@ -181,9 +181,9 @@ def test_dataloader_workers_die_with_their_parent(tmp_path):
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    die_with_parent()\n"
+        "    print(os.getpid(), flush=True)\n"  # only once armed: killing the parent earlier tests nothing
         "    time.sleep(120)\n"
         "    os._exit(0)\n"
-        "print(pid, flush=True)\n"
         "time.sleep(120)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
