@@ -31,7 +31,6 @@ __all__ = [
     "build_datamodule",
     "build_lit_module",
     "build_trainer",
-    "resolve_ckpt_path",
     "train",
     "evaluate",
     "load_checkpoint_config",
@@ -94,26 +93,6 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
     kwargs: dict[str, Any] = {"callbacks": callbacks, "logger": loggers or False, "plugins": [AtomicCheckpointIO()]}
     kwargs.update(overrides)
     return instantiate(cfg.trainer, **kwargs)
-
-
-def resolve_ckpt_path(ckpt_path: str | None, cfg: DictConfig) -> str | None:
-    """``None`` | a path | ``last``: the newest ``checkpoints/last.ckpt`` under this task's runs and multiruns."""
-    if ckpt_path in (None, "", "null"):
-        return None
-    if ckpt_path != "last":
-        if not Path(ckpt_path).exists():
-            raise PosekitError(f"ckpt_path={ckpt_path}: no such checkpoint file")
-        return str(ckpt_path)
-    own = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    if own.exists():
-        return str(own)
-    task_dir = Path(cfg.paths.log_dir) / cfg.task_name
-    candidates = sorted(task_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise PosekitError(
-            f"ckpt_path=last: no checkpoints/last.ckpt under {task_dir}; pass ckpt_path=/path/to/last.ckpt"
-        )
-    return str(candidates[-1])
 
 
 def _metrics_from(trainer: pl.Trainer) -> dict[str, float]:
